@@ -1,0 +1,24 @@
+// Chat prompts built from the model's template (tokenizer.chat_template). The Jinja source is
+// recognised by its markers and rendered by a built-in formatter for that family (ChatML,
+// Llama 2/3, Gemma, Mistral, ...), the way llama.cpp's server does.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ms::tok {
+
+struct ChatMessage {
+    std::string role;  // system, user, assistant
+    std::string content;
+};
+
+enum class ChatFormat { ChatML, Llama2, Llama3, Gemma, Mistral, Zephyr, DeepSeek3, Unknown };
+
+ChatFormat detect_chat_format(std::string_view jinja_template);
+std::string_view chat_format_name(ChatFormat f);
+// Throws std::invalid_argument for ChatFormat::Unknown.
+std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage>& messages,
+                                bool add_generation_prompt);
+
+}  // namespace ms::tok
