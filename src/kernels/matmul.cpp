@@ -1,0 +1,143 @@
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/row_dot.h"
+#include "kernels/thread_pool.h"
+
+namespace ms::kernels {
+namespace {
+
+// Rows per tile: a tile of weights (about this many bytes) stays in L1/L2 while every token
+// of a prefill batch is multiplied against it.
+constexpr int64_t kTileBytes = 32 * 1024;
+// Multiply-adds worth one pool task; smaller matmuls run on the caller alone.
+constexpr int64_t kMinMacsPerTask = 64 * 1024;
+
+Isa probe_isa() {
+    __builtin_cpu_init();
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl");
+    if (avx512) return __builtin_cpu_supports("avx512vnni") ? Isa::Avx512Vnni : Isa::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+    return Isa::Scalar;
+}
+
+std::atomic<Isa>& active_isa_slot() {
+    static std::atomic<Isa> slot{detected_isa()};
+    return slot;
+}
+
+Isa clamp_isa(Isa isa) {
+    return std::min(isa, detected_isa());
+}
+
+// The best kernel at or below isa.
+RowDot row_dot_for(Isa isa, DType type) {
+    RowDot dot = nullptr;
+    switch (isa) {
+        case Isa::Avx512Vnni:
+            if ((dot = avx512_vnni_row_dot(type))) return dot;
+            [[fallthrough]];
+        case Isa::Avx512:
+            if ((dot = avx512_row_dot(type))) return dot;
+            [[fallthrough]];
+        case Isa::Avx2:
+            if ((dot = avx2_row_dot(type))) return dot;
+            [[fallthrough]];
+        case Isa::Scalar:
+            break;
+    }
+    return scalar_row_dot(type);
+}
+
+// Activations in the weight type's format, one row per token. F32 needs no copy.
+const std::byte* prepare_activations(ActFormat format, const float* x, int64_t cols,
+                                     int64_t n_tokens, ThreadPool* pool) {
+    if (format == ActFormat::F32) return reinterpret_cast<const std::byte*>(x);
+    thread_local std::vector<std::byte> scratch;
+    const int64_t row_bytes = act_row_bytes(format, cols);
+    scratch.resize(size_t(row_bytes * n_tokens));
+    std::byte* out = scratch.data();
+    auto quantize_tokens = [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t)
+            quantize_act_row(format, x + t * cols, out + t * row_bytes, cols);
+    };
+    if (pool) {
+        pool->parallel_for(n_tokens, quantize_tokens, std::max<int64_t>(1, kMinMacsPerTask / cols));
+    } else {
+        quantize_tokens(0, n_tokens);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::Scalar:
+            return "scalar";
+        case Isa::Avx2:
+            return "avx2";
+        case Isa::Avx512:
+            return "avx512";
+        case Isa::Avx512Vnni:
+            return "avx512vnni";
+    }
+    return "unknown";
+}
+
+Isa detected_isa() {
+    static const Isa isa = probe_isa();
+    return isa;
+}
+
+Isa active_isa() {
+    return active_isa_slot().load(std::memory_order_relaxed);
+}
+
+void set_active_isa(Isa isa) {
+    active_isa_slot().store(clamp_isa(isa), std::memory_order_relaxed);
+}
+
+void matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
+    matmul_with(active_isa(), w, x, n_tokens, y, pool);
+}
+
+void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, float* y,
+                 ThreadPool* pool) {
+    const RowDot dot = row_dot_for(clamp_isa(isa), w.type);
+    if (!dot)
+        throw std::invalid_argument("matmul: unsupported weight type " +
+                                    std::string(dtype_name(w.type)));
+    if (w.rows <= 0 || n_tokens <= 0) return;
+    const ActFormat format = act_format(w.type);
+    const std::byte* act = prepare_activations(format, x, w.cols, n_tokens, pool);
+    const int64_t act_bytes = act_row_bytes(format, w.cols);
+    const int64_t w_bytes = row_bytes(w.type, w.cols);
+    const auto* weights = static_cast<const std::byte*>(w.data);
+    const int64_t tile_rows = std::max<int64_t>(1, kTileBytes / w_bytes);
+
+    auto multiply_rows = [&](int64_t r0, int64_t r1) {
+        for (int64_t tile = r0; tile < r1; tile += tile_rows) {
+            const int64_t tile_end = std::min(r1, tile + tile_rows);
+            for (int64_t t = 0; t < n_tokens; ++t)
+                for (int64_t r = tile; r < tile_end; ++r)
+                    y[t * w.rows + r] = dot(weights + r * w_bytes, act + t * act_bytes, w.cols);
+        }
+    };
+    if (pool) {
+        const int64_t macs_per_row = std::max<int64_t>(1, w.cols * n_tokens);
+        pool->parallel_for(w.rows, multiply_rows,
+                           std::max<int64_t>(1, kMinMacsPerTask / macs_per_row));
+    } else {
+        multiply_rows(0, w.rows);
+    }
+}
+
+}  // namespace ms::kernels

@@ -1,0 +1,207 @@
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "kernels/thread_pool.h"
+
+namespace ms::kernels {
+namespace {
+
+const DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0,
+                        DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
+                        DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
+// Byte offsets of the fp16 scale fields inside one block; random bytes there would make
+// infinities and NaNs, so they get sane values instead.
+std::vector<int> half_field_offsets(DType t) {
+    switch (t) {
+        case DType::Q4_0:
+        case DType::Q5_0:
+        case DType::Q8_0:
+            return {0};
+        case DType::Q4_1:
+        case DType::Q5_1:
+        case DType::Q4_K:
+        case DType::Q5_K:
+            return {0, 2};
+        case DType::Q6_K:
+            return {208};
+        default:
+            return {};
+    }
+}
+
+// A weight matrix with random contents: plain types from N(0,1), quantized types from random
+// bytes with scales in [-0.05, 0.05].
+struct RandomMatrix {
+    std::vector<uint8_t> bytes;
+    MatView view;
+
+    RandomMatrix(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+        const int64_t row_size = row_bytes(type, cols);
+        bytes.resize(size_t(rows * row_size));
+        std::normal_distribution<float> normal;
+        std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+        if (type == DType::F32 || type == DType::F16 || type == DType::BF16) {
+            for (int64_t i = 0; i < rows * cols; ++i) store_plain(type, i, normal(rng));
+        } else {
+            for (auto& b : bytes) b = uint8_t(rng());
+            const int64_t block = traits(type).block_bytes;
+            for (int64_t off = 0; off < int64_t(bytes.size()); off += block)
+                for (int field : half_field_offsets(type)) {
+                    const uint16_t h = fp32_to_fp16(scale(rng));
+                    std::memcpy(&bytes[size_t(off + field)], &h, 2);
+                }
+        }
+        view = {type, bytes.data(), rows, cols};
+    }
+
+    void store_plain(DType type, int64_t i, float v) {
+        if (type == DType::F32) {
+            std::memcpy(&bytes[size_t(i * 4)], &v, 4);
+            return;
+        }
+        uint16_t h = fp32_to_fp16(v);
+        if (type == DType::BF16) {
+            uint32_t bits;
+            std::memcpy(&bits, &v, 4);
+            h = uint16_t(bits >> 16);
+        }
+        std::memcpy(&bytes[size_t(i * 2)], &h, 2);
+    }
+
+    std::vector<float> dequantized_row(int64_t r) const {
+        std::vector<float> out(size_t(view.cols));
+        dequantize_row(view.type, bytes.data() + r * row_bytes(view.type, view.cols), out.data(),
+                       view.cols);
+        return out;
+    }
+};
+
+std::vector<float> random_activations(int64_t n, std::mt19937& rng) {
+    std::normal_distribution<float> normal;
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& v : x) v = normal(rng);
+    return x;
+}
+
+std::vector<float> run(Isa isa, const RandomMatrix& w, const std::vector<float>& x,
+                       int64_t n_tokens, ThreadPool* pool = nullptr) {
+    std::vector<float> y(size_t(w.view.rows * n_tokens), NAN);
+    matmul_with(isa, w.view, x.data(), n_tokens, y.data(), pool);
+    return y;
+}
+
+std::vector<int64_t> test_cols(DType t) {
+    const int64_t block = traits(t).block_elems;
+    if (block == 1) return {8, 33, 576};
+    return {block, 3 * block, 17 * block};
+}
+
+float max_abs(const std::vector<float>& v) {
+    float m = 0.0f;
+    for (float f : v) m = std::max(m, std::fabs(f));
+    return m;
+}
+
+std::vector<Isa> supported_simd_isas() {
+    std::vector<Isa> isas;
+    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni})
+        if (isa <= detected_isa()) isas.push_back(isa);
+    return isas;
+}
+
+TEST(Matmul, SimdAgreesWithScalar) {
+    std::mt19937 rng(1);
+    for (Isa isa : supported_simd_isas())
+        for (DType type : kTypes)
+            for (int64_t cols : test_cols(type))
+                for (int64_t rows : {1, 13, 37})
+                    for (int64_t n_tokens : {1, 3, 7}) {
+                        SCOPED_TRACE(::testing::Message()
+                                     << isa_name(isa) << " " << dtype_name(type) << " rows=" << rows
+                                     << " cols=" << cols << " tokens=" << n_tokens);
+                        const RandomMatrix w(type, rows, cols, rng);
+                        const auto x = random_activations(cols * n_tokens, rng);
+                        const auto expected = run(Isa::Scalar, w, x, n_tokens);
+                        const auto actual = run(isa, w, x, n_tokens);
+                        const float tolerance = 2e-5f * std::max(1.0f, max_abs(expected));
+                        for (size_t i = 0; i < expected.size(); ++i)
+                            ASSERT_NEAR(actual[i], expected[i], tolerance) << "output " << i;
+                    }
+}
+
+// The quantized paths differ from a float dot only by the activations' 8-bit rounding: at
+// most half a step (amax/254) per element, plus the fp16 rounding of the block scale.
+TEST(Matmul, ScalarCloseToDequantizedFloatDot) {
+    std::mt19937 rng(2);
+    for (DType type : kTypes)
+        for (int64_t cols : test_cols(type)) {
+            SCOPED_TRACE(::testing::Message() << dtype_name(type) << " cols=" << cols);
+            const int64_t rows = 5, n_tokens = 3;
+            const RandomMatrix w(type, rows, cols, rng);
+            const auto x = random_activations(cols * n_tokens, rng);
+            const auto y = run(Isa::Scalar, w, x, n_tokens);
+            const bool quantized = traits(type).block_elems > 1;
+            const int64_t act_block =
+                type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K ? 256 : 32;
+            for (int64_t r = 0; r < rows; ++r) {
+                const auto wr = w.dequantized_row(r);
+                for (int64_t t = 0; t < n_tokens; ++t) {
+                    const float* xt = x.data() + t * cols;
+                    double exact = 0.0, bound = 1e-4;
+                    for (int64_t k = 0; k < cols; ++k) {
+                        exact += double(wr[size_t(k)]) * xt[k];
+                        if (quantized) {
+                            const int64_t b0 = k / act_block * act_block;
+                            const float amax = std::fabs(*std::max_element(
+                                xt + b0, xt + b0 + act_block,
+                                [](float a, float b) { return std::fabs(a) < std::fabs(b); }));
+                            bound += std::fabs(wr[size_t(k)]) * amax * (0.5 / 127 + 1e-3);
+                        } else {
+                            bound += std::fabs(wr[size_t(k)] * xt[k]) * 1e-5;
+                        }
+                    }
+                    EXPECT_NEAR(y[size_t(t * rows + r)], exact, bound)
+                        << "row " << r << " token " << t;
+                }
+            }
+        }
+}
+
+TEST(Matmul, PoolGivesSameResultAsSingleThread) {
+    std::mt19937 rng(3);
+    ThreadPool pool(3);
+    for (DType type : {DType::Q4_1, DType::Q8_0, DType::Q4_K, DType::F32}) {
+        const RandomMatrix w(type, 301, 512, rng);
+        const auto x = random_activations(512 * 5, rng);
+        EXPECT_EQ(run(detected_isa(), w, x, 5, &pool), run(detected_isa(), w, x, 5))
+            << dtype_name(type);
+    }
+}
+
+TEST(Matmul, UnsupportedTypeThrows) {
+    const MatView w{DType::Q2_K, nullptr, 1, 256};
+    std::vector<float> x(256), y(1);
+    EXPECT_THROW(matmul(w, x.data(), 1, y.data(), nullptr), std::invalid_argument);
+}
+
+TEST(Isa, ActiveIsClampedToDetected) {
+    const Isa saved = active_isa();
+    set_active_isa(Isa::Avx512Vnni);
+    EXPECT_LE(active_isa(), detected_isa());
+    set_active_isa(Isa::Scalar);
+    EXPECT_EQ(active_isa(), Isa::Scalar);
+    set_active_isa(saved);
+    EXPECT_FALSE(isa_name(detected_isa()).empty());
+}
+
+}  // namespace
+}  // namespace ms::kernels
