@@ -78,8 +78,11 @@ static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
 
+// The helpers below have internal linkage (static): this header is included by files compiled
+// for different instruction sets, and a shared out-of-line copy could carry the wrong one.
+
 // Unpacks the 6-bit scale and minimum of sub-block j (0..7) of a Q4_K / Q5_K super-block.
-inline void unpack_k_scale_min(const uint8_t* scales, int j, uint8_t& scale, uint8_t& min) {
+static inline void unpack_k_scale_min(const uint8_t* scales, int j, uint8_t& scale, uint8_t& min) {
     if (j < 4) {
         scale = scales[j] & 63;
         min = scales[j + 4] & 63;
@@ -90,7 +93,7 @@ inline void unpack_k_scale_min(const uint8_t* scales, int j, uint8_t& scale, uin
 }
 
 // The fifth bits of a Q5_0 / Q5_1 block as one word.
-inline uint32_t load_qh(const uint8_t qh[4]) {
+static inline uint32_t load_qh(const uint8_t qh[4]) {
     return uint32_t(qh[0]) | uint32_t(qh[1]) << 8 | uint32_t(qh[2]) << 16 | uint32_t(qh[3]) << 24;
 }
 
