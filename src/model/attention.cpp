@@ -1,0 +1,148 @@
+#include <cmath>
+#include <stdexcept>
+
+#include "gguf/gguf.h"
+#include "kernels/thread_pool.h"
+#include "model/layer_math.h"
+#include "model/units.h"
+#include "model/weights.h"
+
+namespace ms::model {
+namespace {
+
+// Keys and values of one layer, in blocks of block_size tokens: [block][slot][kv_dim].
+struct KvStore {
+    int32_t block_size = 0;
+    int64_t kv_dim = 0;
+    std::vector<float> keys, values;
+
+    void reserve(int32_t n_blocks, int32_t bs, int64_t dim) {
+        block_size = bs;
+        kv_dim = dim;
+        keys.assign(size_t(n_blocks) * size_t(bs) * size_t(dim), 0.0f);
+        values.assign(keys.size(), 0.0f);
+    }
+    int64_t n_blocks() const { return block_size ? int64_t(keys.size()) / (block_size * kv_dim) : 0; }
+    size_t offset(std::span<const int32_t> table, int32_t pos) const {
+        const int32_t block = table[size_t(pos / block_size)];
+        return (size_t(block) * size_t(block_size) + size_t(pos % block_size)) * size_t(kv_dim);
+    }
+};
+
+class Attention final : public Unit, public KvHolder {
+public:
+    Attention(const gguf::File& f, const HParams& hp, int64_t layer)
+        : prefix_("blk." + std::to_string(layer) + "."),
+          hp_(hp),
+          norm_(f32_vector(f, prefix_ + "attn_norm.weight", hp.n_embd)),
+          wq_(matrix(f, prefix_ + "attn_q.weight", hp.n_embd, hp.n_head * hp.head_dim)),
+          wk_(matrix(f, prefix_ + "attn_k.weight", hp.n_embd, hp.n_head_kv * hp.head_dim)),
+          wv_(matrix(f, prefix_ + "attn_v.weight", hp.n_embd, hp.n_head_kv * hp.head_dim)),
+          wo_(matrix(f, prefix_ + "attn_output.weight", hp.n_head * hp.head_dim, hp.n_embd)) {}
+
+    std::string name() const override { return prefix_ + "attn"; }
+
+    void reserve_kv(int32_t n_blocks, int32_t block_size) override {
+        kv_.reserve(n_blocks, block_size, hp_.n_head_kv * hp_.head_dim);
+    }
+    int64_t kv_bytes_per_token() const override {
+        return 2 * hp_.n_head_kv * hp_.head_dim * int64_t(sizeof(float));
+    }
+
+    void forward(const StepContext& ctx, Activations& x) override {
+        const Batch& batch = ctx.batch;
+        check_blocks(batch);
+        const int64_t n = x.rows;
+        rms_norm_rows(x, norm_.data(), hp_.rms_eps, normed_);
+        q_.resize(n, wq_.rows);
+        k_.resize(n, wk_.rows);
+        v_.resize(n, wv_.rows);
+        kernels::matmul(wq_, normed_.data.data(), n, q_.data.data(), ctx.pool);
+        kernels::matmul(wk_, normed_.data.data(), n, k_.data.data(), ctx.pool);
+        kernels::matmul(wv_, normed_.data.data(), n, v_.data.data(), ctx.pool);
+        for (int64_t i = 0; i < n; ++i) {
+            const int32_t pos = batch.pos[size_t(i)];
+            apply_rope(q_.row(i), hp_.n_head, hp_.head_dim, pos, hp_.rope_theta, hp_.rope_layout);
+            apply_rope(k_.row(i), hp_.n_head_kv, hp_.head_dim, pos, hp_.rope_theta,
+                       hp_.rope_layout);
+            const size_t at = kv_.offset(batch.block_tables[size_t(batch.seq[size_t(i)])], pos);
+            std::copy_n(k_.row(i), kv_.kv_dim, kv_.keys.data() + at);
+            std::copy_n(v_.row(i), kv_.kv_dim, kv_.values.data() + at);
+        }
+        attend_all(ctx);
+        out_.resize(n, x.cols);
+        kernels::matmul(wo_, attn_.data.data(), n, out_.data.data(), ctx.pool);
+        for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += out_.data[i];
+    }
+
+private:
+    void check_blocks(const Batch& batch) const {
+        for (int64_t i = 0; i < batch.size(); ++i) {
+            const auto& table = batch.block_tables.at(size_t(batch.seq[size_t(i)]));
+            const int32_t pos = batch.pos[size_t(i)];
+            if (kv_.block_size != batch.block_size || pos < 0 ||
+                size_t(pos / kv_.block_size) >= table.size())
+                throw std::out_of_range(name() + ": position " + std::to_string(pos) +
+                                        " has no KV block");
+            for (int32_t b : table)
+                if (b < 0 || b >= kv_.n_blocks())
+                    throw std::out_of_range(name() + ": KV block " + std::to_string(b) +
+                                            " out of range");
+        }
+    }
+
+    // One (token, head) pair per task: scaled dot products over the sequence's cached keys,
+    // softmax, weighted sum of values.
+    void attend_all(const StepContext& ctx) {
+        const Batch& batch = ctx.batch;
+        const int64_t n = batch.size(), heads = hp_.n_head, hd = hp_.head_dim;
+        attn_.resize(n, heads * hd);
+        auto task = [&](int64_t begin, int64_t end) {
+            std::vector<float> scores;
+            for (int64_t t = begin; t < end; ++t) attend(batch, t / heads, t % heads, scores);
+        };
+        if (ctx.pool)
+            ctx.pool->parallel_for(n * heads, task);
+        else
+            task(0, n * heads);
+    }
+
+    void attend(const Batch& batch, int64_t token, int64_t head, std::vector<float>& scores) {
+        const int64_t hd = hp_.head_dim;
+        const int64_t kv_head = head / (hp_.n_head / hp_.n_head_kv);
+        const int32_t pos = batch.pos[size_t(token)];
+        const auto table = batch.block_tables[size_t(batch.seq[size_t(token)])];
+        const float* q = q_.row(token) + head * hd;
+        const float scale = 1.0f / std::sqrt(float(hd));
+        scores.resize(size_t(pos) + 1);
+        for (int32_t j = 0; j <= pos; ++j) {
+            const float* k = kv_.keys.data() + kv_.offset(table, j) + kv_head * hd;
+            float dot = 0.0f;
+            for (int64_t d = 0; d < hd; ++d) dot += q[d] * k[d];
+            scores[size_t(j)] = dot * scale;
+        }
+        softmax(scores.data(), pos + 1);
+        float* out = attn_.row(token) + head * hd;
+        std::fill_n(out, hd, 0.0f);
+        for (int32_t j = 0; j <= pos; ++j) {
+            const float* v = kv_.values.data() + kv_.offset(table, j) + kv_head * hd;
+            const float p = scores[size_t(j)];
+            for (int64_t d = 0; d < hd; ++d) out[d] += p * v[d];
+        }
+    }
+
+    std::string prefix_;
+    HParams hp_;
+    std::span<const float> norm_;
+    kernels::MatView wq_, wk_, wv_, wo_;
+    KvStore kv_;
+    Activations normed_, q_, k_, v_, attn_, out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Unit> make_attention(const gguf::File& f, const HParams& hp, int64_t layer) {
+    return std::make_unique<Attention>(f, hp, layer);
+}
+
+}  // namespace ms::model

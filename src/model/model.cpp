@@ -1,0 +1,68 @@
+#include "model/model.h"
+
+#include <map>
+#include <stdexcept>
+
+#include "gguf/gguf.h"
+#include "model/architectures.h"
+#include "model/units.h"
+
+namespace ms::model {
+namespace {
+
+using Builder = UnitChain (*)(const gguf::File&, HParams&);
+
+const std::map<std::string, Builder>& builders() {
+    static const std::map<std::string, Builder> table{{"llama", &build_llama}};
+    return table;
+}
+
+}  // namespace
+
+std::vector<std::string> supported_architectures() {
+    std::vector<std::string> names;
+    for (const auto& [name, builder] : builders()) names.push_back(name);
+    return names;
+}
+
+std::unique_ptr<Model> Model::load(const std::string& path) {
+    return from_file(gguf::File::open(path));
+}
+
+std::unique_ptr<Model> Model::from_file(gguf::File file) {
+    const std::string arch = file.get_string("general.architecture");
+    const auto it = builders().find(arch);
+    if (it == builders().end()) {
+        std::string known;
+        for (const auto& name : supported_architectures()) known += (known.empty() ? "" : ", ") + name;
+        throw std::runtime_error("model: unsupported architecture '" + arch + "' (supported: " +
+                                 known + ")");
+    }
+    std::unique_ptr<Model> m(new Model());
+    m->file_ = std::make_unique<gguf::File>(std::move(file));
+    m->hparams_ = HParams::from_gguf(*m->file_);
+    m->units_ = it->second(*m->file_, m->hparams_);
+    return m;
+}
+
+Model::~Model() = default;
+
+void Model::reserve_kv(int32_t n_blocks, int32_t block_size) {
+    for (auto& unit : units_)
+        if (auto* holder = dynamic_cast<KvHolder*>(unit.get())) holder->reserve_kv(n_blocks, block_size);
+}
+
+int64_t Model::kv_bytes_per_token() const {
+    int64_t total = 0;
+    for (const auto& unit : units_)
+        if (const auto* holder = dynamic_cast<const KvHolder*>(unit.get()))
+            total += holder->kv_bytes_per_token();
+    return total;
+}
+
+void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits) {
+    const StepContext ctx{batch, pool};
+    for (auto& unit : units_) unit->forward(ctx, logits);
+}
+
+}  // namespace ms::model

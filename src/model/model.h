@@ -1,0 +1,48 @@
+// A loaded model: the mapped GGUF file, its hyperparameters and the chain of units built by
+// its architecture. Colocated execution runs the chain on one thread pool.
+#pragma once
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/hparams.h"
+#include "model/unit.h"
+
+namespace ms::gguf {
+class File;
+}
+
+namespace ms::model {
+
+class Model {
+public:
+    // Maps the file, reads hyperparameters and builds the unit chain. Throws
+    // std::runtime_error (or gguf::Error) naming what is wrong or missing.
+    static std::unique_ptr<Model> load(const std::string& path);
+    static std::unique_ptr<Model> from_file(gguf::File file);
+    ~Model();
+
+    const HParams& hparams() const { return hparams_; }
+    const gguf::File& file() const { return *file_; }
+    std::span<const std::unique_ptr<Unit>> units() const { return units_; }
+
+    // Sizes every attention unit's KV store; block ids in batches index into it.
+    void reserve_kv(int32_t n_blocks, int32_t block_size);
+    int64_t kv_bytes_per_token() const;
+
+    // Runs the whole chain on one batch; logits has one row per token that wants logits.
+    void forward(const Batch& batch, ThreadPool* pool, Activations& logits);
+
+private:
+    Model() = default;
+    std::unique_ptr<gguf::File> file_;
+    HParams hparams_;
+    std::vector<std::unique_ptr<Unit>> units_;
+};
+
+// Architectures we can build, for error messages and `inspect`.
+std::vector<std::string> supported_architectures();
+
+}  // namespace ms::model

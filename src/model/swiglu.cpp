@@ -1,0 +1,17 @@
+#include "model/swiglu.h"
+
+#include "model/layer_math.h"
+
+namespace ms::model {
+
+void SwiGlu::forward(const float* in, int64_t n, float* out, ThreadPool* pool,
+                     Activations& gate_scratch, Activations& up_scratch) const {
+    gate_scratch.resize(n, gate.rows);
+    up_scratch.resize(n, up.rows);
+    kernels::matmul(gate, in, n, gate_scratch.data.data(), pool);
+    kernels::matmul(up, in, n, up_scratch.data.data(), pool);
+    swiglu(gate_scratch.data.data(), up_scratch.data.data(), n * gate.rows);
+    kernels::matmul(down, gate_scratch.data.data(), n, out, pool);
+}
+
+}  // namespace ms::model

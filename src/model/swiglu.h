@@ -1,0 +1,18 @@
+// The SwiGLU block shared by dense FFN units and every MoE expert: down(silu(gate x) * up x).
+#pragma once
+#include <cstdint>
+
+#include "kernels/matmul.h"
+#include "model/unit.h"
+
+namespace ms::model {
+
+struct SwiGlu {
+    kernels::MatView gate, up, down;
+
+    // out (n x down.rows) = block applied to in (n x gate.cols). scratch is reused across calls.
+    void forward(const float* in, int64_t n, float* out, ThreadPool* pool,
+                 Activations& gate_scratch, Activations& up_scratch) const;
+};
+
+}  // namespace ms::model
