@@ -1,6 +1,7 @@
 #include "tokenizer/token_table.h"
 
 #include <algorithm>
+#include <span>
 #include <stdexcept>
 
 #include "gguf/gguf.h"
@@ -33,6 +34,12 @@ constexpr std::string_view kEndOfGenerationTexts[] = {
     "<|eot_id|>",      "<|im_end|>",         "<|end|>",    "<|return|>", "<|call|>",
     "<end_of_turn>",   "<|endoftext|>",      "<|eom_id|>", "<EOT>",      "_<EOT>",
     "<|end_of_text|>", "<end_of_utterance>", "</s>",       "<eos>",      "<｜end▁of▁sentence｜>",
+};
+
+// llama.cpp also ends generation at fill-in-the-middle padding, repository and file separators.
+constexpr std::string_view kFillInTheMiddleBoundaryTexts[] = {
+    "<|fim_pad|>",   "<fim-pad>",  "<fim_pad>", "<PAD>",      "<|fim_repo|>",
+    "<|repo_name|>", "<fim-repo>", "<REPO>",    "<reponame>", "<|file_sep|>",
 };
 
 void read_texts(const gguf::File& file, TokenTable& t) {
@@ -84,12 +91,16 @@ void read_special_ids(const gguf::File& file, TokenTable& t) {
     for (Token id : {t.eos, eot, eom}) {
         if (id >= 0) t.end_of_generation.insert(id);
     }
-    for (std::string_view text : kEndOfGenerationTexts) {
-        if (const auto id = t.find(text)) {
-            t.end_of_generation.insert(*id);
-            t.attrs[*id] |= kAttrControl;
+    const auto mark_end_of_generation = [&](std::span<const std::string_view> texts) {
+        for (std::string_view text : texts) {
+            if (const auto id = t.find(text)) {
+                t.end_of_generation.insert(*id);
+                t.attrs[*id] |= kAttrControl;
+            }
         }
-    }
+    };
+    mark_end_of_generation(kEndOfGenerationTexts);
+    mark_end_of_generation(kFillInTheMiddleBoundaryTexts);
 }
 
 void collect_specials(TokenTable& t) {
