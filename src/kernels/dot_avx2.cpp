@@ -3,8 +3,8 @@
 
 namespace ms::kernels {
 
-RowDot avx2_row_dot(DType type) {
-    return x86_row_dot<Avx2>(type);
+DotRows avx2_dot_rows(DType type) {
+    return x86_dot_rows<Avx2>(type);
 }
 
 }  // namespace ms::kernels

@@ -3,8 +3,8 @@
 
 namespace ms::kernels {
 
-RowDot avx512_row_dot(DType type) {
-    return x86_row_dot<Avx512Dot<false>>(type);
+DotRows avx512_dot_rows(DType type) {
+    return x86_dot_rows<Avx512Dot<false>>(type);
 }
 
 }  // namespace ms::kernels

@@ -4,8 +4,8 @@
 
 namespace ms::kernels {
 
-RowDot avx512_vnni_row_dot(DType type) {
-    return x86_legacy_row_dot<Avx512Dot<true>>(type);
+DotRows avx512_vnni_dot_rows(DType type) {
+    return x86_legacy_dot_rows<Avx512Dot<true>>(type);
 }
 
 }  // namespace ms::kernels

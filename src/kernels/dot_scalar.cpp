@@ -1,5 +1,7 @@
 // Reference dot products: weights unpacked to integers, exact integer sums per block, then
 // the block scales applied in float, in the same grouping llama.cpp uses.
+#include <cstddef>
+
 #include "kernels/quant_blocks.h"
 #include "kernels/row_dot.h"
 #include "kernels/unpack_blocks.h"
@@ -79,32 +81,39 @@ float dot_k_q8_k(const void* w_row, const void* act_row, int64_t cols) {
     return sum;
 }
 
+template <float (*Dot)(const void*, const void*, int64_t)>
+void each_row(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
+              float* y) {
+    const auto* rows = static_cast<const std::byte*>(w);
+    for (int64_t r = 0; r < n_rows; ++r) y[r] = Dot(rows + r * stride, act_row, cols);
+}
+
 }  // namespace
 
-RowDot scalar_row_dot(DType type) {
+DotRows scalar_dot_rows(DType type) {
     switch (type) {
         case DType::F32:
-            return dot_f32;
+            return each_row<dot_f32>;
         case DType::F16:
-            return dot_half<fp16_to_fp32>;
+            return each_row<dot_half<fp16_to_fp32>>;
         case DType::BF16:
-            return dot_half<bf16_to_fp32>;
+            return each_row<dot_half<bf16_to_fp32>>;
         case DType::Q4_0:
-            return dot_legacy_q8_0<BlockQ4_0>;
+            return each_row<dot_legacy_q8_0<BlockQ4_0>>;
         case DType::Q5_0:
-            return dot_legacy_q8_0<BlockQ5_0>;
+            return each_row<dot_legacy_q8_0<BlockQ5_0>>;
         case DType::Q8_0:
-            return dot_legacy_q8_0<BlockQ8_0>;
+            return each_row<dot_legacy_q8_0<BlockQ8_0>>;
         case DType::Q4_1:
-            return dot_legacy_q8_1<BlockQ4_1>;
+            return each_row<dot_legacy_q8_1<BlockQ4_1>>;
         case DType::Q5_1:
-            return dot_legacy_q8_1<BlockQ5_1>;
+            return each_row<dot_legacy_q8_1<BlockQ5_1>>;
         case DType::Q4_K:
-            return dot_k_q8_k<BlockQ4_K>;
+            return each_row<dot_k_q8_k<BlockQ4_K>>;
         case DType::Q5_K:
-            return dot_k_q8_k<BlockQ5_K>;
+            return each_row<dot_k_q8_k<BlockQ5_K>>;
         case DType::Q6_K:
-            return dot_k_q8_k<BlockQ6_K>;
+            return each_row<dot_k_q8_k<BlockQ6_K>>;
         default:
             return nullptr;
     }

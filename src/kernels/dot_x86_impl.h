@@ -2,6 +2,7 @@
 // dot_avx2.cpp, dot_avx512.cpp and dot_avx512_vnni.cpp. Integer sums are exact, so results
 // differ from the scalar reference only in the order of the float additions.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -116,36 +117,61 @@ struct Legacy<BlockQ8_0> {
     static __m256i quants(const BlockQ8_0& b) { return load256(b.qs); }
 };
 
+// Rows of a weight matrix, kRows at a time: each activation block is loaded and its scale
+// converted once for all of them.
+template <typename Block, int kRows>
+struct RowGroup {
+    const Block* row[kRows];
+    RowGroup(const std::byte* first, int64_t stride) {
+        for (int r = 0; r < kRows; ++r) row[r] = reinterpret_cast<const Block*>(first + r * stride);
+    }
+};
+
 // Symmetric formats: sum of d_w * d_x * dot(q_w, q_x). Formats with a minimum add m_w * s_x.
-template <typename S, typename Block>
-float dot_legacy(const void* w_row, const void* act_row, int64_t cols) {
+template <typename S, typename Block, int kRows>
+void dot_legacy(const std::byte* w_rows, int64_t stride, const void* act_row, int64_t cols,
+                float* y) {
     constexpr bool kHasMin = !Legacy<Block>::kSigned;
     using Act = std::conditional_t<kHasMin, BlockQ8_1, BlockQ8_0>;
-    const auto* w = static_cast<const Block*>(w_row);
+    const RowGroup<Block, kRows> w(w_rows, stride);
     const auto* x = static_cast<const Act*>(act_row);
     const int64_t n_blocks = cols / kQK;
 
-    typename S::F acc = S::fzero();
-    float min_sum = 0.0f;
+    typename S::F acc[kRows];
+    float min_sum[kRows];
+    for (int r = 0; r < kRows; ++r) {
+        acc[r] = S::fzero();
+        min_sum[r] = 0.0f;
+    }
     int64_t b = 0;
     for (; b + S::kParts <= n_blocks; b += S::kParts) {
-        const auto wq = S::combine([&](int i) { return Legacy<Block>::quants(w[b + i]); });
         const auto xq = S::combine([&](int i) { return load256(x[b + i].qs); });
-        const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq)
-                                                 : S::dot_u8s8(S::zero(), wq, xq);
-        float scales[S::kParts];
+        float x_scale[S::kParts], x_sum[S::kParts];
         for (int i = 0; i < S::kParts; ++i) {
-            scales[i] = half_to_float(w[b + i].d) * half_to_float(x[b + i].d);
-            if constexpr (kHasMin) min_sum += half_to_float(w[b + i].m) * half_to_float(x[b + i].s);
+            x_scale[i] = half_to_float(x[b + i].d);
+            if constexpr (kHasMin) x_sum[i] = half_to_float(x[b + i].s);
         }
-        acc = S::fmadd(S::to_float(sums), S::broadcast_parts(scales), acc);
+        for (int r = 0; r < kRows; ++r) {
+            const Block* wb = w.row[r] + b;
+            const auto wq = S::combine([&](int i) { return Legacy<Block>::quants(wb[i]); });
+            const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq)
+                                                     : S::dot_u8s8(S::zero(), wq, xq);
+            float scales[S::kParts];
+            for (int i = 0; i < S::kParts; ++i) {
+                scales[i] = half_to_float(wb[i].d) * x_scale[i];
+                if constexpr (kHasMin) min_sum[r] += half_to_float(wb[i].m) * x_sum[i];
+            }
+            acc[r] = S::fmadd(S::to_float(sums), S::broadcast_parts(scales), acc[r]);
+        }
     }
-    float sum = S::hsum(acc) + min_sum;
+    for (int r = 0; r < kRows; ++r) y[r] = S::hsum(acc[r]) + min_sum[r];
     if constexpr (S::kParts > 1) {
-        if (b < n_blocks)
-            sum += dot_legacy<typename S::Half, Block>(w + b, x + b, (n_blocks - b) * kQK);
+        if (b == n_blocks) return;
+        float tail[kRows];
+        dot_legacy<typename S::Half, Block, kRows>(w_rows + b * int64_t(sizeof(Block)), stride,
+                                                   x + b, (n_blocks - b) * kQK, tail);
+        for (int r = 0; r < kRows; ++r) y[r] += tail[r];
     }
-    return sum;
 }
 
 // ---- K formats against Q8_K ----------------------------------------------------------------
@@ -255,42 +281,63 @@ float dot_q6_k(const void* w_row, const void* act_row, int64_t cols) {
 
 // ---- Tables --------------------------------------------------------------------------------
 
+// Legacy rows go four at a time (sharing activation loads), then one at a time.
+constexpr int kRowGroup = 4;
+
+template <typename S, typename Block>
+void legacy_rows(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
+                 float* y) {
+    const auto* rows = static_cast<const std::byte*>(w);
+    int64_t r = 0;
+    for (; r + kRowGroup <= n_rows; r += kRowGroup)
+        dot_legacy<S, Block, kRowGroup>(rows + r * stride, stride, act_row, cols, y + r);
+    for (; r < n_rows; ++r)
+        dot_legacy<S, Block, 1>(rows + r * stride, stride, act_row, cols, y + r);
+}
+
+template <float (*Dot)(const void*, const void*, int64_t)>
+void each_row(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
+              float* y) {
+    const auto* rows = static_cast<const std::byte*>(w);
+    for (int64_t r = 0; r < n_rows; ++r) y[r] = Dot(rows + r * stride, act_row, cols);
+}
+
 // Kernels built on u8 x s8 dot products, the ones VNNI speeds up.
 template <typename S>
-RowDot x86_legacy_row_dot(DType type) {
+DotRows x86_legacy_dot_rows(DType type) {
     switch (type) {
         case DType::Q4_0:
-            return dot_legacy<S, BlockQ4_0>;
+            return legacy_rows<S, BlockQ4_0>;
         case DType::Q4_1:
-            return dot_legacy<S, BlockQ4_1>;
+            return legacy_rows<S, BlockQ4_1>;
         case DType::Q5_0:
-            return dot_legacy<S, BlockQ5_0>;
+            return legacy_rows<S, BlockQ5_0>;
         case DType::Q5_1:
-            return dot_legacy<S, BlockQ5_1>;
+            return legacy_rows<S, BlockQ5_1>;
         case DType::Q8_0:
-            return dot_legacy<S, BlockQ8_0>;
+            return legacy_rows<S, BlockQ8_0>;
         default:
             return nullptr;
     }
 }
 
 template <typename S>
-RowDot x86_row_dot(DType type) {
+DotRows x86_dot_rows(DType type) {
     switch (type) {
         case DType::F32:
-            return dot_f32<S>;
+            return each_row<dot_f32<S>>;
         case DType::F16:
-            return dot_f16<S>;
+            return each_row<dot_f16<S>>;
         case DType::BF16:
-            return dot_bf16<S>;
+            return each_row<dot_bf16<S>>;
         case DType::Q4_K:
-            return dot_q4_q5_k<S, BlockQ4_K>;
+            return each_row<dot_q4_q5_k<S, BlockQ4_K>>;
         case DType::Q5_K:
-            return dot_q4_q5_k<S, BlockQ5_K>;
+            return each_row<dot_q4_q5_k<S, BlockQ5_K>>;
         case DType::Q6_K:
-            return dot_q6_k<S>;
+            return each_row<dot_q6_k<S>>;
         default:
-            return x86_legacy_row_dot<S>(type);
+            return x86_legacy_dot_rows<S>(type);
     }
 }
 

@@ -16,6 +16,8 @@ namespace {
 // Rows per tile: a tile of weights (about this many bytes) stays in L1/L2 while every token
 // of a prefill batch is multiplied against it.
 constexpr int64_t kTileBytes = 32 * 1024;
+// Rows handled together: a multiple of every kernel's row group.
+constexpr int64_t kRowBlock = 8;
 // Multiply-adds worth one pool task; smaller matmuls run on the caller alone.
 constexpr int64_t kMinMacsPerTask = 64 * 1024;
 
@@ -38,22 +40,22 @@ Isa clamp_isa(Isa isa) {
 }
 
 // The best kernel at or below isa.
-RowDot row_dot_for(Isa isa, DType type) {
-    RowDot dot = nullptr;
+DotRows dot_rows_for(Isa isa, DType type) {
+    DotRows dot = nullptr;
     switch (isa) {
         case Isa::Avx512Vnni:
-            if ((dot = avx512_vnni_row_dot(type))) return dot;
+            if ((dot = avx512_vnni_dot_rows(type))) return dot;
             [[fallthrough]];
         case Isa::Avx512:
-            if ((dot = avx512_row_dot(type))) return dot;
+            if ((dot = avx512_dot_rows(type))) return dot;
             [[fallthrough]];
         case Isa::Avx2:
-            if ((dot = avx2_row_dot(type))) return dot;
+            if ((dot = avx2_dot_rows(type))) return dot;
             [[fallthrough]];
         case Isa::Scalar:
             break;
     }
-    return scalar_row_dot(type);
+    return scalar_dot_rows(type);
 }
 
 // Activations in the weight type's format, one row per token. F32 needs no copy.
@@ -111,7 +113,7 @@ void matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, Thread
 
 void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool* pool) {
-    const RowDot dot = row_dot_for(clamp_isa(isa), w.type);
+    const DotRows dot = dot_rows_for(clamp_isa(isa), w.type);
     if (!dot)
         throw std::invalid_argument("matmul: unsupported weight type " +
                                     std::string(dtype_name(w.type)));
@@ -121,23 +123,26 @@ void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, fl
     const int64_t act_bytes = act_row_bytes(format, w.cols);
     const int64_t w_bytes = row_bytes(w.type, w.cols);
     const auto* weights = static_cast<const std::byte*>(w.data);
-    const int64_t tile_rows = std::max<int64_t>(1, kTileBytes / w_bytes);
+    // Tiles and pool tasks are whole row blocks, so the kernels' row groups stay full.
+    const int64_t tile_rows = std::max<int64_t>(1, kTileBytes / w_bytes / kRowBlock) * kRowBlock;
 
     auto multiply_rows = [&](int64_t r0, int64_t r1) {
         for (int64_t tile = r0; tile < r1; tile += tile_rows) {
             const int64_t tile_end = std::min(r1, tile + tile_rows);
             for (int64_t t = 0; t < n_tokens; ++t)
-                for (int64_t r = tile; r < tile_end; ++r)
-                    y[t * w.rows + r] = dot(weights + r * w_bytes, act + t * act_bytes, w.cols);
+                dot(weights + tile * w_bytes, w_bytes, tile_end - tile, act + t * act_bytes, w.cols,
+                    y + t * w.rows + tile);
         }
     };
-    if (pool) {
-        const int64_t macs_per_row = std::max<int64_t>(1, w.cols * n_tokens);
-        pool->parallel_for(w.rows, multiply_rows,
-                           std::max<int64_t>(1, kMinMacsPerTask / macs_per_row));
-    } else {
-        multiply_rows(0, w.rows);
-    }
+    if (!pool) return multiply_rows(0, w.rows);
+    const int64_t n_blocks = (w.rows + kRowBlock - 1) / kRowBlock;
+    const int64_t macs_per_block = kRowBlock * w.cols * n_tokens;
+    pool->parallel_for(
+        n_blocks,
+        [&](int64_t b0, int64_t b1) {
+            multiply_rows(b0 * kRowBlock, std::min(w.rows, b1 * kRowBlock));
+        },
+        std::max<int64_t>(1, kMinMacsPerTask / macs_per_block));
 }
 
 }  // namespace ms::kernels

@@ -1,0 +1,88 @@
+// Kernel micro-benchmarks on SmolLM2-135M shapes. Run e.g.
+//   kernels_bench --benchmark_min_time=0.2 --benchmark_filter=Matvec
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "kernels/thread_pool.h"
+
+namespace {
+
+using ms::DType;
+using ms::kernels::Isa;
+
+// Random weight bytes with small finite fp16 scales in every block's scale fields.
+std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols) {
+    std::mt19937 rng(7);
+    std::vector<uint8_t> bytes(size_t(rows * ms::row_bytes(type, cols)));
+    for (auto& b : bytes) b = uint8_t(rng());
+    const uint16_t scale = ms::fp32_to_fp16(0.01f);
+    const int64_t block = ms::traits(type).block_bytes;
+    const int halves = type == DType::Q4_1 ? 2 : 1;  // d (and m) lead each block
+    for (size_t off = 0; off < bytes.size(); off += size_t(block))
+        for (int h = 0; h < halves; ++h) std::memcpy(&bytes[off + 2 * size_t(h)], &scale, 2);
+    return bytes;
+}
+
+// Args: isa, threads, tokens.
+void matmul_bench(benchmark::State& state, DType type, int64_t rows, int64_t cols) {
+    const auto isa = Isa(state.range(0));
+    const int threads = int(state.range(1));
+    const int64_t tokens = state.range(2);
+    if (isa > ms::kernels::detected_isa()) {
+        state.SkipWithError("ISA not supported by this CPU");
+        return;
+    }
+    const auto weights = random_weights(type, rows, cols);
+    const ms::kernels::MatView w{type, weights.data(), rows, cols};
+    std::vector<float> x(size_t(cols * tokens), 0.5f), y(size_t(rows * tokens));
+    auto pool = threads > 1 ? std::make_unique<ms::ThreadPool>(threads) : nullptr;
+    for (auto _ : state) {
+        ms::kernels::matmul_with(isa, w, x.data(), tokens, y.data(), pool.get());
+        benchmark::ClobberMemory();
+    }
+    state.SetLabel(std::string(ms::kernels::isa_name(isa)));
+    const double flops = 2.0 * double(rows * cols * tokens);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["GB/s"] = benchmark::Counter(double(weights.size()) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void isa_thread_args(benchmark::internal::Benchmark* b, int64_t tokens) {
+    for (int isa = 0; isa <= int(Isa::Avx512Vnni); ++isa)
+        for (int threads : {1, 2}) b->Args({isa, threads, tokens});
+    b->ArgNames({"isa", "threads", "tokens"})->UseRealTime();
+}
+
+void BM_MatvecQ4_1_576x1536(benchmark::State& s) {
+    matmul_bench(s, DType::Q4_1, 576, 1536);
+}
+void BM_MatvecQ8_0_49152x576(benchmark::State& s) {
+    matmul_bench(s, DType::Q8_0, 49152, 576);
+}
+void BM_PrefillQ4_1_1536x576(benchmark::State& s) {
+    matmul_bench(s, DType::Q4_1, 1536, 576);
+}
+BENCHMARK(BM_MatvecQ4_1_576x1536)->Apply([](auto* b) { isa_thread_args(b, 1); });
+BENCHMARK(BM_MatvecQ8_0_49152x576)->Apply([](auto* b) { isa_thread_args(b, 1); });
+BENCHMARK(BM_PrefillQ4_1_1536x576)->Apply([](auto* b) { isa_thread_args(b, 64); });
+
+// Cost of one parallel_for with trivial work: the per-call overhead a decode step pays.
+void BM_ParallelForOverhead(benchmark::State& state) {
+    ms::ThreadPool pool(int(state.range(0)));
+    std::vector<int64_t> sink(64);
+    for (auto _ : state) {
+        pool.parallel_for(64, [&](int64_t b, int64_t e) { sink[size_t(b)] += e; });
+        benchmark::DoNotOptimize(sink.data());
+    }
+}
+BENCHMARK(BM_ParallelForOverhead)->Arg(1)->Arg(2)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
