@@ -26,13 +26,14 @@ void Session::append(std::span<const int32_t> tokens, bool all_logits,
     if (n_past_ + int64_t(tokens.size()) > options_.n_ctx)
         throw std::length_error("session: " + std::to_string(n_past_ + tokens.size()) +
                                 " tokens exceed the context of " + std::to_string(options_.n_ctx));
-    table_.reserve(blocks_, n_past_ + int32_t(tokens.size()), options_.block_size);
+    const auto needed = size_t((n_past_ + int64_t(tokens.size()) + options_.block_size - 1) / options_.block_size);
+    while (table_.size() < needed) table_.push_back(blocks_.allocate());  // sized for n_ctx
     logits.resize(0, 0);
     for (size_t start = 0; start < tokens.size(); start += size_t(options_.n_batch)) {
         const size_t end = std::min(tokens.size(), start + size_t(options_.n_batch));
         batch_ = model::Batch{};
         batch_.block_size = options_.block_size;
-        batch_.block_tables = {table_.blocks()};
+        batch_.block_tables = {table_};
         for (size_t i = start; i < end; ++i)
             batch_.add(tokens[i], n_past_ + int32_t(i - start), 0,
                        all_logits || i + 1 == tokens.size());
@@ -47,7 +48,8 @@ void Session::append(std::span<const int32_t> tokens, bool all_logits,
 }
 
 void Session::reset() {
-    table_.release(blocks_);
+    for (int32_t b : table_) blocks_.release(b);
+    table_.clear();
     n_past_ = 0;
     history_.clear();
 }

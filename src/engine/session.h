@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-#include "engine/kv_blocks.h"
+#include "engine/prefix_cache.h"
 #include "model/unit.h"
 
 namespace ms {
@@ -39,8 +39,8 @@ private:
     model::Model& model_;
     ThreadPool* pool_;
     SessionOptions options_;
-    BlockPool blocks_;
-    BlockTable table_;
+    PrefixCache blocks_;  // used as a plain block pool: one sequence shares nothing
+    std::vector<int32_t> table_;
     int32_t n_past_ = 0;
     std::vector<int32_t> history_;
     model::Batch batch_;

@@ -1,0 +1,199 @@
+// The serving engine on the tiny real model: batching, prefix reuse, preemption and
+// cancellation must never change what a request produces.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <mutex>
+
+#include "engine/session.h"
+#include "model/model.h"
+
+namespace {
+
+using namespace ms::engine;
+
+const std::string kModel = std::string(MS_SHARED_MODELS) + "/stories260K/stories260K.gguf";
+
+struct Outcome {
+    std::vector<int32_t> tokens;
+    FinishEvent finish;
+};
+
+// Submits a request and collects its tokens; get() waits for the end.
+class Collector {
+public:
+    Collector(Engine& engine, GenerationRequest request, int stop_after = -1) {
+        RequestCallbacks callbacks;
+        callbacks.on_token = [this, stop_after](const TokenEvent& e) {
+            std::lock_guard lock(mutex_);
+            outcome_.tokens.push_back(e.token);
+            return stop_after < 0 || int(outcome_.tokens.size()) < stop_after;
+        };
+        callbacks.on_finish = [this](const FinishEvent& e) {
+            std::lock_guard lock(mutex_);
+            outcome_.finish = e;
+            done_.set_value();
+        };
+        result_ = engine.submit(std::move(request), std::move(callbacks));
+        if (result_.status != SubmitStatus::Accepted) done_.set_value();
+    }
+    const SubmitResult& submitted() const { return result_; }
+    Outcome get() {
+        done_.get_future().wait();
+        std::lock_guard lock(mutex_);
+        return outcome_;
+    }
+
+private:
+    std::mutex mutex_;
+    Outcome outcome_;
+    std::promise<void> done_;
+    SubmitResult result_;
+};
+
+GenerationRequest greedy(std::vector<int32_t> prompt, int max_tokens) {
+    GenerationRequest r;
+    r.prompt = std::move(prompt);
+    r.max_tokens = max_tokens;
+    r.ignore_eos = true;
+    return r;
+}
+
+std::vector<int32_t> prompt_of(int n, int salt) {
+    std::vector<int32_t> p{1};
+    for (int i = 1; i < n; ++i) p.push_back(3 + (i * 37 + salt * 101) % 500);
+    return p;
+}
+
+// Reference: the same greedy continuation from a single-sequence session.
+std::vector<int32_t> alone(ms::model::Model& model, const std::vector<int32_t>& prompt, int n) {
+    Session session(model, nullptr, {.n_ctx = 512, .n_batch = 512, .block_size = 16});
+    Sampler sampler({});
+    ms::model::Activations logits;
+    session.append(prompt, false, logits);
+    std::vector<int32_t> out;
+    for (int i = 0; i < n; ++i) {
+        out.push_back(sampler.sample({logits.row(0), size_t(logits.cols)}, session.tokens()));
+        session.append({&out.back(), 1}, false, logits);
+    }
+    return out;
+}
+
+class EngineTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        model_ = ms::model::Model::load(kModel);
+        reference_model_ = ms::model::Model::load(kModel);
+    }
+    std::unique_ptr<ms::model::Model> model_, reference_model_;
+};
+
+TEST_F(EngineTest, ConcurrentRequestsMatchSingleRuns) {
+    Engine engine(*model_, {.threads = 2, .n_ctx = 512, .kv_blocks = 64, .step_token_budget = 48});
+    std::vector<std::unique_ptr<Collector>> requests;
+    for (int i = 0; i < 8; ++i)
+        requests.push_back(std::make_unique<Collector>(engine, greedy(prompt_of(10 + 9 * i, i), 20)));
+    for (int i = 0; i < 8; ++i) {
+        const auto outcome = requests[size_t(i)]->get();
+        EXPECT_EQ(outcome.finish.reason, FinishReason::Length);
+        EXPECT_EQ(outcome.tokens, alone(*reference_model_, prompt_of(10 + 9 * i, i), 20)) << i;
+    }
+    EXPECT_EQ(engine.stats().kv_blocks_used, 0);
+}
+
+TEST_F(EngineTest, SharedPrefixIsReusedWithoutChangingOutput) {
+    Engine engine(*model_, {.threads = 2, .n_ctx = 512, .kv_blocks = 32});
+    auto first = prompt_of(50, 1);
+    Collector(engine, greedy(first, 4)).get();
+    auto second = first;
+    second.resize(40);
+    second.push_back(77);
+    const auto outcome = Collector(engine, greedy(second, 12)).get();
+    EXPECT_EQ(outcome.finish.cached_prompt_tokens, 32);  // two full blocks of 16
+    EXPECT_EQ(outcome.tokens, alone(*reference_model_, second, 12));
+    const auto stats = engine.stats();
+    EXPECT_EQ(stats.prefix_hits, 32u);
+    EXPECT_EQ(stats.prefix_queries, 50u + 41u);
+    EXPECT_GT(stats.kv_blocks_cached, 0);
+}
+
+TEST_F(EngineTest, PreemptionWhenKvRunsOutKeepsResults) {
+    // 8 blocks of 16 tokens cannot hold four requests of 70 tokens at once.
+    Engine engine(*model_, {.threads = 2, .n_ctx = 512, .kv_blocks = 8, .prefix_caching = false});
+    std::vector<std::unique_ptr<Collector>> requests;
+    for (int i = 0; i < 4; ++i)
+        requests.push_back(std::make_unique<Collector>(engine, greedy(prompt_of(30, i), 40)));
+    for (int i = 0; i < 4; ++i)
+        EXPECT_EQ(requests[size_t(i)]->get().tokens, alone(*reference_model_, prompt_of(30, i), 40));
+    EXPECT_GT(engine.stats().preemptions, 0u);
+    EXPECT_EQ(engine.stats().kv_blocks_used, 0);
+}
+
+TEST_F(EngineTest, StopFromCallbackAndCancelFreeBlocks) {
+    Engine engine(*model_, {.threads = 2, .n_ctx = 512, .kv_blocks = 32});
+    const auto stopped = Collector(engine, greedy(prompt_of(20, 3), 100), 5).get();
+    EXPECT_EQ(stopped.finish.reason, FinishReason::Stop);
+    EXPECT_EQ(stopped.tokens.size(), 5u);
+
+    std::promise<void> first_token;
+    bool told = false;
+    std::promise<FinishEvent> finished;
+    RequestCallbacks callbacks{[&](const TokenEvent&) {
+                                   if (!told) first_token.set_value();
+                                   told = true;
+                                   return true;
+                               },
+                               [&](const FinishEvent& e) { finished.set_value(e); }};
+    const auto result = engine.submit(greedy(prompt_of(20, 4), 400), std::move(callbacks));
+    ASSERT_EQ(result.status, SubmitStatus::Accepted);
+    first_token.get_future().wait();
+    engine.cancel(result.id);
+    EXPECT_EQ(finished.get_future().get().reason, FinishReason::Cancelled);
+    EXPECT_EQ(engine.stats().kv_blocks_used, 0);
+}
+
+TEST_F(EngineTest, RefusesBadRequestsAndOverload) {
+    Engine engine(*model_, {.threads = 1, .n_ctx = 64, .kv_blocks = 16, .max_waiting = 2});
+    auto submit = [&](GenerationRequest r) { return engine.submit(std::move(r), {[](const TokenEvent&) { return true; }, [](const FinishEvent&) {}}).status; };
+    EXPECT_EQ(submit(greedy({}, 4)), SubmitStatus::Invalid);
+    EXPECT_EQ(submit(greedy({1, 99999}, 4)), SubmitStatus::Invalid);
+    EXPECT_EQ(submit(greedy(prompt_of(64, 0), 4)), SubmitStatus::TooLong);
+    GenerationRequest hot = greedy({1, 2}, 4);
+    hot.sampling.top_p = 0.0f;
+    EXPECT_EQ(submit(hot), SubmitStatus::Invalid);
+    int full = 0;
+    for (int i = 0; i < 20; ++i) full += submit(greedy(prompt_of(30, i), 30)) == SubmitStatus::QueueFull;
+    EXPECT_GT(full, 0);
+    engine.drain();
+    EXPECT_EQ(submit(greedy({1, 2}, 4)), SubmitStatus::Draining);
+}
+
+TEST_F(EngineTest, PastDeadlineEndsTheRequest) {
+    Engine engine(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+    auto request = greedy(prompt_of(20, 5), 50);
+    request.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    EXPECT_EQ(Collector(engine, request).get().finish.reason, FinishReason::Deadline);
+}
+
+TEST_F(EngineTest, LogprobsAreNormalisedAndRanked) {
+    Engine engine(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+    auto request = greedy(prompt_of(10, 6), 3);
+    request.top_logprobs = 5;
+    std::vector<TokenEvent> events;
+    std::promise<void> done;
+    engine.submit(request, {[&](const TokenEvent& e) { events.push_back(e); return true; },
+                            [&](const FinishEvent&) { done.set_value(); }});
+    done.get_future().wait();
+    ASSERT_EQ(events.size(), 3u);
+    for (const auto& e : events) {
+        ASSERT_EQ(e.top.size(), 5u);
+        EXPECT_EQ(e.top[0].first, e.token);  // greedy picks the most likely
+        EXPECT_FLOAT_EQ(e.top[0].second, e.logprob);
+        EXPECT_LE(e.logprob, 0.0f);
+        for (size_t i = 1; i < 5; ++i) EXPECT_LE(e.top[i].second, e.top[i - 1].second);
+    }
+}
+
+}  // namespace
