@@ -2,9 +2,9 @@
 // the pre-tokenizer, each word's bytes are spelled with GPT-2's printable byte symbols, and
 // neighbouring symbols merge in the order of tokenizer.ggml.merges.
 #include <array>
-#include <queue>
 
 #include "gguf/gguf.h"
+#include "tokenizer/merge_neighbours.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/table_vocab.h"
 #include "tokenizer/utf8.h"
@@ -41,27 +41,6 @@ const ByteSymbols& byte_symbols() {
 }
 
 using MergeRanks = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
-
-struct Symbol {
-    size_t start;
-    size_t length;
-    int prev;
-    int next;
-};
-
-struct Candidate {
-    int32_t rank;
-    int left;
-    int right;
-    size_t length;
-};
-
-// Lowest rank first; on ties the leftmost pair.
-struct LowerPriority {
-    bool operator()(const Candidate& a, const Candidate& b) const {
-        return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
-    }
-};
 
 class BytePairVocab final : public TableVocab {
   public:
@@ -132,46 +111,12 @@ void BytePairVocab::encode_word(const std::string& word, std::vector<Token>& out
             return;
         }
     }
-    std::vector<Symbol> symbols;
-    for (size_t pos = 0; pos < word.size();) {
-        const size_t length = std::min(utf8::sequence_length(word[pos]), word.size() - pos);
-        const int index = static_cast<int>(symbols.size());
-        symbols.push_back({pos, length, index - 1, pos + length < word.size() ? index + 1 : -1});
-        pos += length;
-    }
-    if (symbols.empty()) return;
-
-    const std::string_view text(word);
-    std::priority_queue<Candidate, std::vector<Candidate>, LowerPriority> queue;
-    const auto consider = [&](int left, int right) {
-        if (left < 0 || right < 0) return;
-        const Symbol& l = symbols[left];
-        const Symbol& r = symbols[right];
-        if (auto found = rank(text.substr(l.start, l.length), text.substr(r.start, r.length))) {
-            queue.push({*found, left, right, l.length + r.length});
-        }
+    // Lower ranks merge first.
+    const auto priority = [&](std::string_view left, std::string_view right) {
+        const auto r = rank(left, right);
+        return r ? std::optional<double>(-*r) : std::nullopt;
     };
-    for (int i = 1; i < static_cast<int>(symbols.size()); ++i) consider(i - 1, i);
-
-    while (!queue.empty()) {
-        const Candidate c = queue.top();
-        queue.pop();
-        Symbol& left = symbols[c.left];
-        Symbol& right = symbols[c.right];
-        if (left.length == 0 || right.length == 0 || left.length + right.length != c.length) {
-            continue;  // stale: one side was merged elsewhere since
-        }
-        left.length += right.length;
-        right.length = 0;
-        left.next = right.next;
-        if (right.next >= 0) symbols[right.next].prev = c.left;
-        consider(left.prev, c.left);
-        consider(c.left, left.next);
-    }
-
-    for (int i = 0; i >= 0; i = symbols[i].next) {
-        emit(text.substr(symbols[i].start, symbols[i].length), out);
-    }
+    for (std::string_view symbol : merge_neighbours(word, priority)) emit(symbol, out);
 }
 
 // "left right" per entry; an entry without an inner space is ignored (llama.cpp maps it to

@@ -1,11 +1,10 @@
 // SentencePiece-style vocabulary (tokenizer.ggml.model = "llama"): spaces become U+2581 and
 // neighbouring symbols merge, highest token score first, as llama.cpp's SPM tokenizer does.
 #include <array>
-#include <queue>
 
 #include "gguf/gguf.h"
+#include "tokenizer/merge_neighbours.h"
 #include "tokenizer/table_vocab.h"
-#include "tokenizer/utf8.h"
 
 namespace ms::tok {
 namespace {
@@ -23,28 +22,6 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
     out.append(text.substr(pos));
     return out;
 }
-
-// A run of the input, linked to its neighbours; merged-away symbols keep length 0.
-struct Symbol {
-    size_t start;
-    size_t length;
-    int prev;
-    int next;
-};
-
-struct Candidate {
-    float score;
-    int left;
-    int right;
-    size_t length;  // of the merged text, to notice when a side changed since
-};
-
-// Highest score first; on ties the leftmost pair.
-struct LowerPriority {
-    bool operator()(const Candidate& a, const Candidate& b) const {
-        return a.score < b.score || (a.score == b.score && a.left > b.left);
-    }
-};
 
 class SentencePieceVocab final : public TableVocab {
   public:
@@ -93,44 +70,12 @@ void SentencePieceVocab::encode_text(std::string_view text, bool follows_special
     prefixed.append(text);
     const std::string escaped = replace_all(prefixed, " ", kSpaceSymbol);
 
-    std::vector<Symbol> symbols;
-    for (size_t pos = 0; pos < escaped.size();) {
-        const size_t length = std::min(utf8::sequence_length(escaped[pos]), escaped.size() - pos);
-        const int index = static_cast<int>(symbols.size());
-        symbols.push_back({pos, length, index - 1, pos + length < escaped.size() ? index + 1 : -1});
-        pos += length;
-    }
-    if (symbols.empty()) return;
-
-    std::priority_queue<Candidate, std::vector<Candidate>, LowerPriority> queue;
-    const auto consider = [&](int left, int right) {
-        if (left < 0 || right < 0) return;
-        const size_t length = symbols[left].length + symbols[right].length;
-        if (auto id = find(std::string_view(escaped).substr(symbols[left].start, length))) {
-            queue.push({table().scores[*id], left, right, length});
-        }
+    // Two symbols merge when together they are a token; the better its score, the sooner.
+    const auto score = [&](std::string_view left, std::string_view right) {
+        const auto id = find(std::string_view(left.data(), left.size() + right.size()));
+        return id ? std::optional<double>(table().scores[*id]) : std::nullopt;
     };
-    for (int i = 1; i < static_cast<int>(symbols.size()); ++i) consider(i - 1, i);
-
-    while (!queue.empty()) {
-        const Candidate c = queue.top();
-        queue.pop();
-        Symbol& left = symbols[c.left];
-        Symbol& right = symbols[c.right];
-        if (left.length == 0 || right.length == 0 || left.length + right.length != c.length) {
-            continue;  // stale: one side was merged elsewhere since
-        }
-        left.length += right.length;
-        right.length = 0;
-        left.next = right.next;
-        if (right.next >= 0) symbols[right.next].prev = c.left;
-        consider(left.prev, c.left);
-        consider(c.left, left.next);
-    }
-
-    for (int i = 0; i >= 0; i = symbols[i].next) {
-        emit(std::string_view(escaped).substr(symbols[i].start, symbols[i].length), out);
-    }
+    for (std::string_view symbol : merge_neighbours(escaped, score)) emit(symbol, out);
 }
 
 }  // namespace
