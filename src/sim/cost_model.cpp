@@ -178,7 +178,7 @@ StepCost CostModel::step_with(const GroupLoad& g, double global_tokens, int m) c
     const int mtp = g.decode_tokens > 0 ? d_.mtp_layers : 0;
     if (model.is_moe()) add_layers(layer(part, part_tokens, true), model.moe_layers() + mtp);
     Stages head;
-    add_matmul(g.logits * (1 + mtp), double(model.vocab) * model.hidden, head);
+    add_matmul(g.logits * (1 + mtp), double(model.vocab) * model.hidden / pool_.tp, head);
     c.seconds += head.attention_side;
     c.ops += head.ops;
     c.flops += head.flops;
@@ -215,7 +215,7 @@ double CostModel::weight_bytes_per_device() const {
     const int layers = m.layers + d_.mtp_layers;
     double params = layers * m.attention_params() / pool_.tp +
                     m.dense_layers * m.dense_ffn_params() / pool_.tp +
-                    2.0 * m.vocab * m.hidden;  // embedding and head
+                    2.0 * m.vocab * m.hidden / pool_.tp;  // embedding and head
     if (m.is_moe() && !pool_.disaggregated_ffn()) {
         const int local_shared = pool_.shared_replicas == 0 ? m.shared_experts : 0;
         params += (layers - m.dense_layers) * (pool_.expert_slots_per_device(m) + local_shared) *

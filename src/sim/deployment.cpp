@@ -139,7 +139,9 @@ Deployment build(const YAML::Node& node, const std::string& origin,
     d.name = root.text_or("name", origin);
     d.system = load_system(catalog_dir, root.text("hardware"));
     d.model = load_model(catalog_dir, root.text("model"));
-    d.precision = root.has("precision") ? load_precision(root.child("precision")) : Precision{};
+    d.precision = load_precision(root.has("precision")
+                                     ? root.child("precision")
+                                     : Fields(YAML::Node(YAML::NodeType::Map), "precision"));
     if (root.has("mtp")) {
         const Fields mtp = root.child("mtp");
         d.mtp_layers = mtp.count_or("layers", 0);
@@ -173,8 +175,9 @@ int Deployment::devices() const {
 }
 
 Deployment load_deployment(const std::string& file, const std::string& catalog_dir) {
+    const YAML::Node node = load_yaml_file(file);
     try {
-        return build(load_yaml_file(file), file, catalog_dir);
+        return build(node, file, catalog_dir);
     } catch (const ConfigError& e) {
         throw ConfigError(file + ": " + e.what());
     }

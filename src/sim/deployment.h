@@ -8,12 +8,13 @@
 
 namespace ms::sim {
 
+// Bytes per element; whatever the deployment file leaves out is BF16.
 struct Precision {
-    double weight_bytes = 1;           // per parameter
-    double dispatch_bytes = 1;         // per activation element sent to experts
-    double combine_bytes = 2;          // per activation element returned from experts
-    double kv_bytes = 2;               // per KV-cache element
-    bool low_precision_matmul = true;  // weights in INT8/FP8: GEMMs run at the int8 peak
+    double weight_bytes = 2;
+    double dispatch_bytes = 2;  // activations sent to experts
+    double combine_bytes = 2;   // expert outputs returned (BF16)
+    double kv_bytes = 2;
+    bool low_precision_matmul = false;  // INT8/FP8 weights and activations: GEMMs at int8 peak
 };
 
 // One pool: `instances` copies of a group of devices that step together.
