@@ -2,6 +2,7 @@
 // dot_avx2.cpp, dot_avx512.cpp and dot_avx512_vnni.cpp. Integer sums are exact, so results
 // differ from the scalar reference only in the order of the float additions.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -284,13 +285,24 @@ float dot_q6_k(const void* w_row, const void* act_row, int64_t cols) {
 // Legacy rows go four at a time (sharing activation loads), then one at a time.
 constexpr int kRowGroup = 4;
 
+// Streaming a matrix larger than the caches (the output head) runs at about half the memory
+// bandwidth on the hardware prefetcher alone; asking for the next row group ahead doubles it.
+inline void prefetch(const std::byte* begin, const std::byte* end) {
+    for (const std::byte* p = begin; p < end; p += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
+
 template <typename S, typename Block>
 void legacy_rows(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
                  float* y) {
     const auto* rows = static_cast<const std::byte*>(w);
+    const std::byte* rows_end = rows + n_rows * stride;
     int64_t r = 0;
-    for (; r + kRowGroup <= n_rows; r += kRowGroup)
+    for (; r + kRowGroup <= n_rows; r += kRowGroup) {
+        const std::byte* next_group = rows + (r + kRowGroup) * stride;
+        prefetch(next_group, std::min(rows_end, next_group + kRowGroup * stride));
         dot_legacy<S, Block, kRowGroup>(rows + r * stride, stride, act_row, cols, y + r);
+    }
     for (; r < n_rows; ++r)
         dot_legacy<S, Block, 1>(rows + r * stride, stride, act_row, cols, y + r);
 }
