@@ -188,4 +188,38 @@ std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage
     throw std::invalid_argument("no built-in chat format for this template");
 }
 
+namespace {
+
+// The literal system turn a ChatML template emits when messages[0] is not a system message.
+std::string chatml_default_system(std::string_view jinja) {
+    constexpr std::string_view kOpen = "<|im_start|>system\n", kClose = "<|im_end|>";
+    if (!contains(jinja, "messages[0]['role'] != 'system'")) return {};
+    const size_t open = jinja.find(kOpen);
+    if (open == std::string_view::npos) return {};
+    const size_t start = open + kOpen.size();
+    const size_t close = jinja.find(kClose, start);
+    if (close == std::string_view::npos) return {};
+    const std::string_view content = jinja.substr(start, close - start);
+    if (contains(content, "{{") || contains(content, "'")) return {};  // not a plain literal
+    return std::string(content);
+}
+
+}  // namespace
+
+ChatTemplate ChatTemplate::from_jinja(std::string_view jinja_template) {
+    ChatTemplate t;
+    t.format = detect_chat_format(jinja_template);
+    if (t.format == ChatFormat::ChatML) t.default_system = chatml_default_system(jinja_template);
+    return t;
+}
+
+std::string ChatTemplate::apply(const std::vector<ChatMessage>& messages,
+                                bool add_generation_prompt) const {
+    if (default_system.empty() || (!messages.empty() && messages.front().role == "system"))
+        return apply_chat_template(format, messages, add_generation_prompt);
+    std::vector<ChatMessage> with_system{{"system", default_system}};
+    with_system.insert(with_system.end(), messages.begin(), messages.end());
+    return apply_chat_template(format, with_system, add_generation_prompt);
+}
+
 }  // namespace ms::tok

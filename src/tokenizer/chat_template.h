@@ -21,4 +21,15 @@ std::string_view chat_format_name(ChatFormat f);
 std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage>& messages,
                                 bool add_generation_prompt);
 
+// A model's template: its format plus the system prompt the template inserts when the
+// conversation has none (SmolLM2's ChatML template hard-codes one).
+struct ChatTemplate {
+    ChatFormat format = ChatFormat::Unknown;
+    std::string default_system;
+
+    static ChatTemplate from_jinja(std::string_view jinja_template);
+    // Throws std::invalid_argument for ChatFormat::Unknown.
+    std::string apply(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
+};
+
 }  // namespace ms::tok

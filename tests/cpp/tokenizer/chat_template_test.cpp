@@ -43,6 +43,18 @@ TEST(ChatTemplate, ChatMlMatchesSmolLm2) {
               "<|im_start|>user\nHi!<|im_end|>\n");
 }
 
+TEST(ChatTemplate, SmolLm2DefaultSystemPromptWhenNoneIsGiven) {
+    const auto smollm2 = ChatTemplate::from_jinja(kSmolLm2Template);
+    EXPECT_EQ(smollm2.default_system,
+              "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
+    EXPECT_EQ(smollm2.apply({{"user", "Hi!"}}, true),
+              "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
+              "Hugging Face<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n");
+    EXPECT_EQ(smollm2.apply(kSystemAndUser, true),
+              apply_chat_template(ChatFormat::ChatML, kSystemAndUser, true));
+    EXPECT_TRUE(ChatTemplate::from_jinja("{{ '<|im_start|>' + role }}").default_system.empty());
+}
+
 TEST(ChatTemplate, Llama3TrimsContent) {
     EXPECT_EQ(apply_chat_template(ChatFormat::Llama3, {{"user", " Hi! \n"}}, true),
               "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"

