@@ -17,7 +17,9 @@ TEST(Planner, BestPlansMeetSlosAndComeFirst) {
         EXPECT_LE(plans[i].ttft_s, slo.ttft_s);
         EXPECT_EQ(plans[i].deployment.devices(), 768);
         EXPECT_FALSE(plans[i].why.empty());
-        if (i > 0) EXPECT_LE(plans[i].goodput_per_device, plans[i - 1].goodput_per_device);
+        if (i > 0) {
+            EXPECT_LE(plans[i].goodput_per_device, plans[i - 1].goodput_per_device);
+        }
     }
     EXPECT_TRUE(plan_deployments(base, 768, {0.001, 0.001}, 3).empty());
 }
