@@ -1,0 +1,37 @@
+// Errors reported to API clients in OpenAI's shape:
+//   {"error": {"message": ..., "type": ..., "param": ..., "code": ...}}
+// Request handling throws ApiError; the service turns it into a response with its status.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace ms::server {
+
+class ApiError : public std::runtime_error {
+public:
+    ApiError(int status, std::string message, std::string type, std::string param = {},
+             std::string code = {});
+
+    int status() const { return status_; }
+    const std::string& type() const { return type_; }
+    const std::string& param() const { return param_; }  // empty: null
+    const std::string& code() const { return code_; }    // empty: null
+    std::string to_json() const;
+
+    static ApiError invalid(std::string message, std::string param = {});  // 400
+    static ApiError unauthorized();                                        // 401
+    static ApiError not_found(std::string message, std::string code);      // 404
+    static ApiError method_not_allowed(const std::string& method);         // 405
+    static ApiError too_large(size_t limit_bytes);                         // 413
+    static ApiError queue_full(std::string message);                       // 429
+    static ApiError draining();                                            // 503
+    static ApiError internal(std::string message);                         // 500
+
+private:
+    int status_;
+    std::string type_;
+    std::string param_;
+    std::string code_;
+};
+
+}  // namespace ms::server

@@ -1,0 +1,55 @@
+// The OpenAI-compatible API over one engine: routes, authentication, request validation,
+// metrics and health. Transport-free: it sees HttpRequest and ResponseChannel only.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "engine/engine.h"
+#include "server/auth.h"
+#include "server/http_exchange.h"
+#include "server/metrics.h"
+#include "server/request_parser.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/vocab.h"
+
+namespace ms::server {
+
+struct ServiceConfig {
+    std::string model_name;
+    tok::ChatFormat chat_format = tok::ChatFormat::Unknown;
+    ApiKeys api_keys;
+    RequestLimits limits;
+};
+
+class OpenAiService {
+public:
+    OpenAiService(engine::Engine& engine, const tok::Vocab& vocab, ServiceConfig config);
+
+    // Call on the connection's executor.
+    void handle(HttpRequest request, std::shared_ptr<ResponseChannel> channel);
+    // From now on /health and new API requests get 503.
+    void begin_drain() { draining_ = true; }
+
+private:
+    void route(const HttpRequest& request, const std::shared_ptr<ResponseChannel>& channel);
+    void require_key(const HttpRequest& request) const;
+    void require_serving() const;
+    void start_completion(Endpoint endpoint, const HttpRequest& request,
+                          const std::shared_ptr<ResponseChannel>& channel);
+    HttpResponse health() const;
+    nlohmann::json model_card() const;
+    HttpResponse models() const;
+    HttpResponse model(const std::string& name) const;
+
+    engine::Engine& engine_;
+    const tok::Vocab& vocab_;
+    ServiceConfig config_;
+    ServerMetrics metrics_;
+    int64_t created_;
+    std::atomic<bool> draining_{false};
+};
+
+}  // namespace ms::server

@@ -1,0 +1,76 @@
+#include "server/prompt_builder.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "server/api_error.h"
+
+namespace ms::server {
+namespace {
+
+constexpr int32_t completion_default_max_tokens = 16;  // OpenAI's default for /v1/completions
+
+std::vector<int32_t> chat_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
+                                 tok::ChatFormat chat_format) {
+    std::string text;
+    try {
+        text = tok::apply_chat_template(chat_format, request.messages, true);
+    } catch (const std::invalid_argument& e) {
+        throw ApiError::invalid(std::string("This model has no usable chat template: ") + e.what(),
+                                "messages");
+    }
+    return vocab.encode(text, std::nullopt, true);
+}
+
+void check_token_ids(const std::vector<int32_t>& ids, const tok::Vocab& vocab) {
+    for (const int32_t id : ids)
+        if (id < 0 || id >= vocab.n_tokens())
+            throw ApiError::invalid("Token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                        std::to_string(vocab.n_tokens()) + " tokens).",
+                                    "prompt");
+}
+
+}  // namespace
+
+std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
+                                  tok::ChatFormat chat_format) {
+    std::vector<int32_t> prompt;
+    if (request.endpoint == Endpoint::Chat) {
+        prompt = chat_prompt(request, vocab, chat_format);
+    } else if (request.prompt_is_tokens) {
+        check_token_ids(request.prompt_tokens, vocab);
+        prompt = request.prompt_tokens;
+    } else {
+        // Special-token texts are recognised, so pre-formatted chat prompts work here too.
+        prompt = vocab.encode(request.prompt_text, std::nullopt, true);
+    }
+    if (prompt.empty()) throw ApiError::invalid("The prompt is empty.", "prompt");
+    return prompt;
+}
+
+std::vector<engine::GenerationRequest> make_generation_requests(const ParsedRequest& request,
+                                                                std::vector<int32_t> prompt,
+                                                                int32_t n_ctx,
+                                                                uint64_t random_seed) {
+    const int64_t room = int64_t(n_ctx) - int64_t(prompt.size());
+    if (room < 1)
+        throw ApiError::invalid("This model's maximum context length is " + std::to_string(n_ctx) +
+                                    " tokens, but the prompt has " + std::to_string(prompt.size()) +
+                                    " tokens.",
+                                request.endpoint == Endpoint::Chat ? "messages" : "prompt");
+    const int32_t wanted = request.max_tokens.value_or(
+        request.endpoint == Endpoint::Chat ? int32_t(room) : completion_default_max_tokens);
+    engine::GenerationRequest base;
+    base.prompt = std::move(prompt);
+    base.sampling = request.sampling;
+    base.max_tokens = int32_t(std::min<int64_t>(wanted, room));
+    base.ignore_eos = request.ignore_eos;
+    base.top_logprobs = request.top_logprobs;
+    std::vector<engine::GenerationRequest> choices(size_t(request.n), base);
+    const uint64_t seed = request.seed.value_or(random_seed);
+    for (size_t i = 0; i < choices.size(); ++i) choices[i].sampling.seed = seed + i;
+    return choices;
+}
+
+}  // namespace ms::server
