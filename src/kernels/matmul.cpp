@@ -117,7 +117,10 @@ void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, fl
     if (!dot)
         throw std::invalid_argument("matmul: unsupported weight type " +
                                     std::string(dtype_name(w.type)));
+    if (w.cols % traits(w.type).block_elems != 0)
+        throw std::invalid_argument("matmul: row length is not a whole number of blocks");
     if (w.rows <= 0 || n_tokens <= 0) return;
+    if (w.cols <= 0) return std::fill(y, y + w.rows * n_tokens, 0.0f);
     const ActFormat format = act_format(w.type);
     const std::byte* act = prepare_activations(format, x, w.cols, n_tokens, pool);
     const int64_t act_bytes = act_row_bytes(format, w.cols);

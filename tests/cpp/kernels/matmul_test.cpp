@@ -106,6 +106,14 @@ TEST(Matmul, UnsupportedTypeThrows) {
     EXPECT_THROW(matmul(w, x.data(), 1, y.data(), nullptr), std::invalid_argument);
 }
 
+TEST(Matmul, RejectsPartialBlocksAndHandlesEmptyRows) {
+    std::vector<float> x(64, 1.0f), y(2, NAN);
+    EXPECT_THROW(matmul({DType::Q4_1, x.data(), 2, 48}, x.data(), 1, y.data(), nullptr),
+                 std::invalid_argument);
+    matmul({DType::F32, x.data(), 2, 0}, x.data(), 1, y.data(), nullptr);
+    EXPECT_EQ(y, std::vector<float>(2, 0.0f));
+}
+
 TEST(Isa, ActiveIsClampedToDetected) {
     const Isa saved = active_isa();
     set_active_isa(Isa::Avx512Vnni);
