@@ -1,17 +1,18 @@
 #include "server/metrics.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 
 namespace ms::server {
 namespace {
 
 constexpr const char* prefix = "matrixserve:";
 
+// Shortest text that reads back as the same double ("0.04", not "0.040000000000000001").
 std::string format_value(double value) {
-    char text[40];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    return text;
+    char text[32];
+    const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+    return std::string(text, end);
 }
 
 void header(std::string& out, const std::string& name, const char* type, const char* help) {
