@@ -1,0 +1,81 @@
+// matrixserve serve: the OpenAI-compatible HTTP API over one model (see docs/server.md).
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "engine/engine.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "model_options.h"
+#include "server/serve.h"
+#include "tokenizer/chat_template.h"
+
+namespace ms::app {
+namespace {
+
+struct ServeCommandOptions {
+    ModelOptions model;
+    engine::EngineOptions engine;
+    server::HttpServerOptions http;
+    std::string api_key_file;
+    std::string served_model_name;
+};
+
+int run(const ServeCommandOptions& o) {
+    std::fprintf(stderr, "loading %s\n", o.model.path.c_str());
+    auto model = model::Model::load(o.model.path);
+    const auto vocab = tok::Vocab::from_gguf(model->file());
+
+    server::ServeOptions serve;
+    serve.http = o.http;
+    serve.service.model_name = o.served_model_name.empty()
+                                   ? std::filesystem::path(o.model.path).stem().string()
+                                   : o.served_model_name;
+    serve.service.chat_format =
+        tok::detect_chat_format(model->file().get_string("tokenizer.chat_template", ""));
+    if (!o.api_key_file.empty()) serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
+
+    engine::EngineOptions engine_options = o.engine;
+    engine_options.threads = o.model.threads;
+    engine_options.n_ctx = o.model.n_ctx;
+    engine::Engine engine(*model, engine_options);
+    std::fprintf(stderr, "serving %s (chat format %s, context %d)\n", serve.service.model_name.c_str(),
+                 std::string(tok::chat_format_name(serve.service.chat_format)).c_str(), engine_options.n_ctx);
+    return server::serve(engine, *vocab, std::move(serve));
+}
+
+void add_serve_command(CLI::App& root) {
+    auto options = std::make_shared<ServeCommandOptions>();
+    auto* cmd = root.add_subcommand("serve", "serve the OpenAI-compatible API over HTTP");
+    options->model.add_to(*cmd);
+    auto& e = options->engine;
+    auto& h = options->http;
+    cmd->add_option("--host", h.host, "address to listen on")->capture_default_str();
+    cmd->add_option("--port", h.port, "TCP port (0: any free port)")->capture_default_str();
+    cmd->add_option("--api-key-file", options->api_key_file, "file with one accepted API key per line");
+    cmd->add_option("--served-model-name", options->served_model_name,
+                    "model id in the API (default: the GGUF file name without extension)");
+    cmd->add_option("--max-running", e.max_running, "requests decoding at once")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--max-waiting", e.max_waiting, "queued requests before 429")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    cmd->add_option("--kv-blocks", e.kv_blocks, "KV cache blocks (0: enough for max-running x 1024 tokens)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--step-token-budget", e.step_token_budget, "tokens per engine step (chunked prefill)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--max-body-bytes", h.max_body_bytes, "largest request body (413 above)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->callback([options] {
+        const int code = run(*options);
+        if (code != 0) throw CLI::RuntimeError(code);
+    });
+}
+
+const Registration registration{"serve", &add_serve_command};
+
+}  // namespace
+}  // namespace ms::app
