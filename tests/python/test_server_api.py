@@ -1,0 +1,195 @@
+"""`matrixserve serve` through the official openai client: chat and completions, streaming
+and not, and every supported parameter."""
+import pytest
+
+from server_fixtures import Server
+
+MAX_TOKENS = 12
+QUESTION = [{"role": "user", "content": "Name three colors."}]
+
+
+@pytest.fixture(scope="module")
+def server(binary, model_path):
+    srv = Server(binary, model_path, "--kv-blocks", 256, "-t", 2)
+    yield srv
+    assert srv.stop() == 0, srv.log_text()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return server.client()
+
+
+def chat(client, server, **kwargs):
+    kwargs.setdefault("max_tokens", MAX_TOKENS)
+    kwargs.setdefault("temperature", 0)
+    return client.chat.completions.create(model=server.model, messages=kwargs.pop("messages", QUESTION), **kwargs)
+
+
+def complete(client, server, **kwargs):
+    kwargs.setdefault("max_tokens", MAX_TOKENS)
+    kwargs.setdefault("temperature", 0)
+    return client.completions.create(model=server.model, prompt=kwargs.pop("prompt", "The capital of France is"),
+                                     **kwargs)
+
+
+def test_models_lists_the_served_model(client, server):
+    models = client.models.list()
+    assert [m.id for m in models.data] == [server.model]
+    assert client.models.retrieve(server.model).id == server.model
+
+
+def test_chat_completion(client, server):
+    r = chat(client, server)
+    assert r.object == "chat.completion"
+    assert r.model == server.model
+    assert r.id.startswith("chatcmpl-")
+    choice = r.choices[0]
+    assert choice.message.role == "assistant"
+    assert choice.message.content.strip()
+    assert choice.finish_reason in ("stop", "length")
+    assert r.usage.prompt_tokens > 5
+    assert 0 < r.usage.completion_tokens <= MAX_TOKENS
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    assert r.usage.prompt_tokens_details.cached_tokens >= 0
+
+
+def test_chat_stream_matches_non_stream(client, server):
+    whole = chat(client, server).choices[0].message.content
+    chunks = list(chat(client, server, stream=True))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+
+
+def test_stream_include_usage(client, server):
+    chunks = list(chat(client, server, stream=True, stream_options={"include_usage": True}))
+    assert chunks[-1].choices == []
+    usage = chunks[-1].usage
+    assert usage.completion_tokens == MAX_TOKENS or chunks[-2].choices[0].finish_reason == "stop"
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_completion_and_stream(client, server):
+    r = complete(client, server)
+    assert r.object == "text_completion"
+    assert r.choices[0].text
+    assert r.choices[0].finish_reason == "length"
+    assert r.usage.completion_tokens == MAX_TOKENS
+    streamed = "".join(c.choices[0].text for c in complete(client, server, stream=True) if c.choices)
+    assert streamed == r.choices[0].text
+
+
+def test_completion_default_max_tokens_is_16(client, server):
+    r = client.completions.create(model=server.model, prompt="Once upon a time", temperature=0)
+    assert r.usage.completion_tokens == 16
+    assert r.choices[0].finish_reason == "length"
+
+
+def test_completion_token_id_prompt(client, server):
+    # The same prompt as text and as the ids the server counted for it.
+    text = complete(client, server, prompt="Hello world", max_tokens=6)
+    assert text.usage.prompt_tokens == 2  # SmolLM2 adds no BOS: "Hello", " world"
+    ids = complete(client, server, prompt=[19556, 905], max_tokens=6)
+    assert ids.usage.prompt_tokens == 2
+    assert ids.choices[0].text == text.choices[0].text
+
+
+def test_max_completion_tokens(client, server):
+    r = chat(client, server, max_tokens=None, max_completion_tokens=3)
+    assert r.usage.completion_tokens == 3
+    assert r.choices[0].finish_reason == "length"
+
+
+def test_stop_string_split_across_tokens(client, server):
+    full = complete(client, server, max_tokens=24).choices[0].text
+    stop = full[6:12]  # inside the text, most likely across a token boundary
+    assert len(stop.strip()) > 1
+    r = complete(client, server, max_tokens=24, stop=stop)
+    assert r.choices[0].text == full[: full.index(stop)]
+    assert r.choices[0].finish_reason == "stop"
+    streamed = list(complete(client, server, max_tokens=24, stop=[stop, "zzzz"], stream=True))
+    assert "".join(c.choices[0].text for c in streamed) == full[: full.index(stop)]
+    assert streamed[-1].choices[0].finish_reason == "stop"
+
+
+def test_seed_makes_sampling_reproducible(client, server):
+    kwargs = dict(temperature=1.0, top_p=0.95, seed=1234, max_tokens=16)
+    first = complete(client, server, **kwargs).choices[0].text
+    assert complete(client, server, **kwargs).choices[0].text == first
+
+
+def test_n_choices_with_seed(client, server):
+    r = complete(client, server, n=3, temperature=1.0, seed=7, max_tokens=10)
+    assert [c.index for c in r.choices] == [0, 1, 2]
+    assert len({c.text for c in r.choices}) > 1  # seeds 7, 8, 9 differ
+    assert r.usage.completion_tokens == 30
+    # choice i is the single request with seed 7 + i
+    alone = complete(client, server, temperature=1.0, seed=8, max_tokens=10).choices[0].text
+    assert r.choices[1].text == alone
+    streamed = list(chat(client, server, n=2, stream=True, temperature=1.0, seed=3))
+    assert {c.choices[0].index for c in streamed if c.choices} == {0, 1}
+
+
+def test_sampling_parameters_accepted(client, server):
+    r = chat(client, server, temperature=0.8, top_p=0.9, seed=1, presence_penalty=0.5, frequency_penalty=0.5,
+             user="tester-1", extra_body={"top_k": 20, "min_p": 0.05, "repetition_penalty": 1.2})
+    assert r.choices[0].message.content
+    assert "tester-1" in server.log_text()  # the request log names the user
+
+
+def test_penalties_change_greedy_output(client, server):
+    kwargs = dict(prompt="one one one one one one", max_tokens=16)
+    plain = complete(client, server, **kwargs).choices[0].text
+    penalised = complete(client, server, frequency_penalty=2.0, extra_body={"repetition_penalty": 1.5},
+                         **kwargs).choices[0].text
+    assert plain != penalised
+
+
+def test_chat_logprobs(client, server):
+    r = chat(client, server, logprobs=True, top_logprobs=3, max_tokens=5)
+    content = r.choices[0].logprobs.content
+    assert len(content) == r.usage.completion_tokens
+    for entry in content:
+        assert len(entry.top_logprobs) == 3
+        assert entry.logprob <= 0
+        assert entry.token == entry.top_logprobs[0].token  # greedy picks the best
+        assert entry.logprob == pytest.approx(entry.top_logprobs[0].logprob, abs=1e-4)
+    assert "".join(e.token for e in content) == r.choices[0].message.content
+    streamed = list(chat(client, server, logprobs=True, top_logprobs=2, max_tokens=5, stream=True))
+    assert sum(len(c.choices[0].logprobs.content) for c in streamed if c.choices and c.choices[0].logprobs) == 5
+
+
+def test_completion_logprobs(client, server):
+    r = complete(client, server, logprobs=2, max_tokens=5)
+    lp = r.choices[0].logprobs
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == 5
+    assert all(len(top) == 2 for top in lp.top_logprobs)
+    assert "".join(lp.tokens) == r.choices[0].text
+    assert lp.text_offset[0] == 0
+
+
+def test_system_and_assistant_roles(client, server):
+    messages = [{"role": "system", "content": "You answer in one word."},
+                {"role": "user", "content": "Sky color?"},
+                {"role": "assistant", "content": "Blue."},
+                {"role": "user", "content": "Grass color?"}]
+    r = chat(client, server, messages=messages)
+    assert r.choices[0].message.content
+
+
+def test_health_and_metrics_are_open(server):
+    assert server.request("GET", "/health", headers={"Authorization": ""})[0] == 200
+    status, headers, _ = server.request("GET", "/metrics", headers={"Authorization": ""})
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    m = server.metrics()
+    for name in ("num_requests_running", "num_requests_waiting", "kv_cache_usage_perc",
+                 "prefix_cache_queries_total", "prefix_cache_hits_total", "prompt_tokens_total",
+                 "generation_tokens_total", "num_preemptions_total",
+                 "time_to_first_token_seconds_count", "inter_token_latency_seconds_count",
+                 "e2e_request_latency_seconds_count"):
+        assert name in m, name
+    assert m["generation_tokens_total"] > 0
+    assert m['request_success_total{finished_reason="length"}'] > 0
