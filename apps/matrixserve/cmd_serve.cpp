@@ -33,14 +33,17 @@ int run(const ServeCommandOptions& o) {
                                    : o.served_model_name;
     serve.service.chat_format =
         tok::detect_chat_format(model->file().get_string("tokenizer.chat_template", ""));
-    if (!o.api_key_file.empty()) serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
+    if (!o.api_key_file.empty())
+        serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
 
     engine::EngineOptions engine_options = o.engine;
     engine_options.threads = o.model.threads;
     engine_options.n_ctx = o.model.n_ctx;
     engine::Engine engine(*model, engine_options);
-    std::fprintf(stderr, "serving %s (chat format %s, context %d)\n", serve.service.model_name.c_str(),
-                 std::string(tok::chat_format_name(serve.service.chat_format)).c_str(), engine_options.n_ctx);
+    std::fprintf(stderr, "serving %s (chat format %s, context %d)\n",
+                 serve.service.model_name.c_str(),
+                 std::string(tok::chat_format_name(serve.service.chat_format)).c_str(),
+                 engine_options.n_ctx);
     return server::serve(engine, *vocab, std::move(serve));
 }
 
@@ -52,7 +55,8 @@ void add_serve_command(CLI::App& root) {
     auto& h = options->http;
     cmd->add_option("--host", h.host, "address to listen on")->capture_default_str();
     cmd->add_option("--port", h.port, "TCP port (0: any free port)")->capture_default_str();
-    cmd->add_option("--api-key-file", options->api_key_file, "file with one accepted API key per line");
+    cmd->add_option("--api-key-file", options->api_key_file,
+                    "file with one accepted API key per line");
     cmd->add_option("--served-model-name", options->served_model_name,
                     "model id in the API (default: the GGUF file name without extension)");
     cmd->add_option("--max-running", e.max_running, "requests decoding at once")
@@ -61,9 +65,11 @@ void add_serve_command(CLI::App& root) {
     cmd->add_option("--max-waiting", e.max_waiting, "queued requests before 429")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    cmd->add_option("--kv-blocks", e.kv_blocks, "KV cache blocks (0: enough for max-running x 1024 tokens)")
+    cmd->add_option("--kv-blocks", e.kv_blocks,
+                    "KV cache blocks (0: enough for max-running x 1024 tokens)")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--step-token-budget", e.step_token_budget, "tokens per engine step (chunked prefill)")
+    cmd->add_option("--step-token-budget", e.step_token_budget,
+                    "tokens per engine step (chunked prefill)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->add_option("--max-body-bytes", h.max_body_bytes, "largest request body (413 above)")

@@ -15,7 +15,9 @@ ApiError::ApiError(int status, std::string message, std::string type, std::strin
       code_(std::move(code)) {}
 
 std::string ApiError::to_json() const {
-    auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
+    auto or_null = [](const std::string& s) {
+        return s.empty() ? nlohmann::json() : nlohmann::json(s);
+    };
     const nlohmann::json body{{"error",
                                {{"message", what()},
                                 {"type", type_},
@@ -38,8 +40,8 @@ ApiError ApiError::not_found(std::string message, std::string code) {
 }
 
 ApiError ApiError::method_not_allowed(const std::string& method) {
-    return {405, "Method " + method + " is not allowed on this route.", "invalid_request_error",
-            "", "method_not_allowed"};
+    return {405, "Method " + method + " is not allowed on this route.", "invalid_request_error", "",
+            "method_not_allowed"};
 }
 
 ApiError ApiError::too_large(size_t limit_bytes) {

@@ -30,11 +30,15 @@ double seconds(std::chrono::steady_clock::duration d) {
 // OpenAI knows only "stop" and "length"; a deadline is a length limit in time.
 const char* api_finish_reason(engine::FinishReason reason) {
     switch (reason) {
-        case engine::FinishReason::Stop: return "stop";
+        case engine::FinishReason::Stop:
+            return "stop";
         case engine::FinishReason::Length:
-        case engine::FinishReason::Deadline: return "length";
-        case engine::FinishReason::Cancelled: return "abort";
-        case engine::FinishReason::Error: return "error";
+        case engine::FinishReason::Deadline:
+            return "length";
+        case engine::FinishReason::Cancelled:
+            return "abort";
+        case engine::FinishReason::Error:
+            return "error";
     }
     return "error";
 }
@@ -43,8 +47,10 @@ ApiError refusal(const engine::SubmitResult& result) {
     switch (result.status) {
         case engine::SubmitStatus::QueueFull:
             return ApiError::queue_full("The server is busy: " + result.message);
-        case engine::SubmitStatus::Draining: return ApiError::draining();
-        default: return ApiError::invalid(result.message);
+        case engine::SubmitStatus::Draining:
+            return ApiError::draining();
+        default:
+            return ApiError::invalid(result.message);
     }
 }
 
@@ -66,7 +72,8 @@ void CompletionJob::start(std::vector<engine::GenerationRequest> choices) {
         if (auto self = job.lock()) self->cancel_all();
     });
     for (size_t i = 0; i < choices.size(); ++i) {
-        const auto result = context_.engine.submit(std::move(choices[i]), callbacks_for(int32_t(i)));
+        const auto result =
+            context_.engine.submit(std::move(choices[i]), callbacks_for(int32_t(i)));
         if (result.status != engine::SubmitStatus::Accepted) {
             abandoned_ = true;
             cancel_all();
@@ -78,14 +85,17 @@ void CompletionJob::start(std::vector<engine::GenerationRequest> choices) {
     if (!request_.stream) return;
     channel_->start_stream(200, "text/event-stream");
     if (request_.endpoint == Endpoint::Chat)
-        for (size_t i = 0; i < choices_.size(); ++i) channel_->write(sse_event(format_.role_chunk(int32_t(i))));
+        for (size_t i = 0; i < choices_.size(); ++i)
+            channel_->write(sse_event(format_.role_chunk(int32_t(i))));
 }
 
 engine::RequestCallbacks CompletionJob::callbacks_for(int32_t index) {
-    auto decoder = std::make_shared<ChoiceDecoder>(context_.vocab, request_.stop, request_.ignore_eos);
+    auto decoder =
+        std::make_shared<ChoiceDecoder>(context_.vocab, request_.stop, request_.ignore_eos);
     const bool logprobs = request_.top_logprobs >= 0;
     engine::RequestCallbacks callbacks;
-    callbacks.on_token = [self = shared_from_this(), decoder, index, logprobs](const engine::TokenEvent& event) {
+    callbacks.on_token = [self = shared_from_this(), decoder, index,
+                          logprobs](const engine::TokenEvent& event) {
         TokenDelta delta;
         delta.time = Clock::now();
         const auto step = decoder->push(event.token, delta.text);
@@ -96,7 +106,8 @@ engine::RequestCallbacks CompletionJob::callbacks_for(int32_t index) {
         });
         return step == ChoiceDecoder::Step::Continue;
     };
-    callbacks.on_finish = [self = shared_from_this(), decoder, index](const engine::FinishEvent& event) {
+    callbacks.on_finish = [self = shared_from_this(), decoder,
+                           index](const engine::FinishEvent& event) {
         auto tail = decoder->finish();
         const auto time = Clock::now();
         self->channel_->post([self, index, tail = std::move(tail), event, time]() mutable {
@@ -114,7 +125,8 @@ void CompletionJob::on_token(int32_t index, TokenDelta delta) {
     std::vector<engine::TokenEvent> tokens;
     if (request_.top_logprobs >= 0) tokens.push_back(std::move(delta.token));
     if (request_.stream) {
-        if (!delta.text.empty() || !tokens.empty()) stream_text(index, delta.text, std::move(tokens));
+        if (!delta.text.empty() || !tokens.empty())
+            stream_text(index, delta.text, std::move(tokens));
         return;
     }
     choice.output.text += delta.text;
@@ -211,7 +223,8 @@ void CompletionJob::log_request(int status, const std::string& finish_reason) co
         {"prompt_tokens", usage_.prompt_tokens},
         {"completion_tokens", usage_.completion_tokens},
         {"cached_tokens", usage_.cached_tokens},
-        {"ttft_s", first.has_first_token ? nlohmann::json(first.time_to_first_token) : nlohmann::json()},
+        {"ttft_s",
+         first.has_first_token ? nlohmann::json(first.time_to_first_token) : nlohmann::json()},
         {"e2e_s", first.end_to_end},
         {"finish_reason", finish_reason},
         {"user", request_.user}};

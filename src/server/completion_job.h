@@ -51,9 +51,11 @@ private:
 
     engine::RequestCallbacks callbacks_for(int32_t index);
     void on_token(int32_t index, TokenDelta delta);
-    void on_finish(int32_t index, std::string tail, engine::FinishEvent event, Clock::time_point time);
+    void on_finish(int32_t index, std::string tail, engine::FinishEvent event,
+                   Clock::time_point time);
     void record_timing(ChoiceState& choice, Clock::time_point time);
-    void stream_text(int32_t index, const std::string& text, std::vector<engine::TokenEvent> tokens);
+    void stream_text(int32_t index, const std::string& text,
+                     std::vector<engine::TokenEvent> tokens);
     void complete();
     void fail(const std::string& message);
     void cancel_all();

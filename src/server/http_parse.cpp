@@ -21,7 +21,8 @@ HttpRequest parse_http_request(std::string_view bytes, size_t max_body_bytes) {
         offset += used;
     }
     if (ec == http::error::body_limit) throw ApiError::too_large(max_body_bytes);
-    if (ec && ec != http::error::need_more) throw ApiError::invalid("Malformed HTTP request: " + ec.message());
+    if (ec && ec != http::error::need_more)
+        throw ApiError::invalid("Malformed HTTP request: " + ec.message());
     if (!parser.is_done()) throw ApiError::invalid("Incomplete HTTP request.");
     if (offset != bytes.size()) throw ApiError::invalid("Bytes after the end of the request.");
     auto& message = parser.get();

@@ -144,23 +144,26 @@ void Session::read_header() {
     parser_->header_limit(header_limit_bytes);
     parser_->body_limit(shared_.options.max_body_bytes);
     stream_.expires_after(shared_.options.read_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
 }
 
 void Session::on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     if (!beast::iequals(parser_->get()[http::field::expect], "100-continue")) return read_body();
     static const std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-    net::async_write(stream_, net::buffer(go_on), [self = shared_from_this()](beast::error_code ec, size_t) {
-        if (ec) return self->close();
-        self->read_body();
-    });
+    net::async_write(stream_, net::buffer(go_on),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->close();
+                         self->read_body();
+                     });
 }
 
 void Session::read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
 }
 
 void Session::on_body(beast::error_code ec) {
@@ -181,7 +184,8 @@ void Session::dispatch_request() {
     version_ = message.version();
     keep_alive_ = message.keep_alive();
     HttpRequest request{std::string(message.method_string()), std::string(message.target()),
-                        std::string(message[http::field::authorization]), std::move(message.body())};
+                        std::string(message[http::field::authorization]),
+                        std::move(message.body())};
     const uint64_t reply = begin_reply();
     watch_peer();
     shared_.handler(std::move(request), std::make_shared<Exchange>(shared_from_this(), reply));
@@ -265,22 +269,26 @@ void Session::finish_reply() {
     replying_ = streaming_ = chunked_ = end_after_writes_ = false;
     on_disconnect_ = nullptr;
     --shared_.replies_in_progress;
-    if (watching_) stream_.socket().cancel();  // on_peer continues with after_reply
-    else after_reply();
+    if (watching_)
+        stream_.socket().cancel();  // on_peer continues with after_reply
+    else
+        after_reply();
 }
 
 void Session::after_reply() {
-    if (keep_alive_) read_header();
-    else linger();
+    if (keep_alive_)
+        read_header();
+    else
+        linger();
 }
 
 // While a reply is produced, a read tells us at once when the client goes away. Bytes of a
 // pipelined next request stay in buffer_ for read_header.
 void Session::watch_peer() {
     watching_ = true;
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
-        self->on_peer(ec, n);
-    });
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_peer(ec, n); });
 }
 
 void Session::on_peer(beast::error_code ec, size_t bytes) {
@@ -309,10 +317,11 @@ void Session::linger() {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(linger_timeout);
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t) {
-        if (ec) return self->close();
-        self->linger();
-    });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                                if (ec) return self->close();
+                                self->linger();
+                            });
 }
 
 void Session::close() {
@@ -401,7 +410,9 @@ HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler)
 
 HttpServer::~HttpServer() = default;
 
-uint16_t HttpServer::port() const { return impl_->port; }
+uint16_t HttpServer::port() const {
+    return impl_->port;
+}
 
 void HttpServer::run(std::function<void()> on_signal) {
     impl_->on_signal = std::move(on_signal);

@@ -13,6 +13,8 @@ std::string sse_event(const nlohmann::json& value) {
     return "data: " + dump_json(value) + "\n\n";
 }
 
-std::string sse_done() { return "data: [DONE]\n\n"; }
+std::string sse_done() {
+    return "data: [DONE]\n\n";
+}
 
 }  // namespace ms::server

@@ -32,15 +32,15 @@ void single(std::string& out, const std::string& name, const char* type, const c
 
 // Bucket bounds as vLLM uses them, so dashboards built for vLLM read ours unchanged.
 std::vector<double> ttft_buckets() {
-    return {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+    return {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
             1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
 }
 std::vector<double> itl_buckets() {
-    return {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+    return {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
             0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
 }
 std::vector<double> e2e_buckets() {
-    return {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
+    return {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
             30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 }
 
@@ -97,22 +97,27 @@ std::string ServerMetrics::render(const engine::EngineStats& stats,
     const double kv_usage =
         stats.kv_blocks_total > 0 ? double(stats.kv_blocks_used) / stats.kv_blocks_total : 0.0;
     std::string out;
-    single(out, "num_requests_running", "gauge", "Requests decoding or prefilling.", model, stats.running);
-    single(out, "num_requests_waiting", "gauge", "Requests waiting to be scheduled.", model, stats.waiting);
-    single(out, "kv_cache_usage_perc", "gauge", "Fraction of KV blocks in use (1 = full).", model, kv_usage);
-    single(out, "prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.",
-           model, double(stats.prefix_queries));
+    single(out, "num_requests_running", "gauge", "Requests decoding or prefilling.", model,
+           stats.running);
+    single(out, "num_requests_waiting", "gauge", "Requests waiting to be scheduled.", model,
+           stats.waiting);
+    single(out, "kv_cache_usage_perc", "gauge", "Fraction of KV blocks in use (1 = full).", model,
+           kv_usage);
+    single(out, "prefix_cache_queries_total", "counter",
+           "Prompt tokens looked up in the prefix cache.", model, double(stats.prefix_queries));
     single(out, "prefix_cache_hits_total", "counter", "Prompt tokens found in the prefix cache.",
            model, double(stats.prefix_hits));
-    single(out, "prompt_tokens_total", "counter", "Prompt tokens computed.", model, double(stats.prompt_tokens));
+    single(out, "prompt_tokens_total", "counter", "Prompt tokens computed.", model,
+           double(stats.prompt_tokens));
     single(out, "generation_tokens_total", "counter", "Tokens generated.", model,
            double(stats.generation_tokens));
-    single(out, "num_preemptions_total", "counter", "Requests preempted for lack of KV blocks.", model,
-           double(stats.preemptions));
+    single(out, "num_preemptions_total", "counter", "Requests preempted for lack of KV blocks.",
+           model, double(stats.preemptions));
     std::lock_guard lock(mutex_);
     header(out, "request_success_total", "counter", "Finished requests by finish reason.");
     for (const auto& [reason, count] : finished_by_reason_)
-        sample(out, "request_success_total", model + ",finished_reason=\"" + reason + "\"", double(count));
+        sample(out, "request_success_total", model + ",finished_reason=\"" + reason + "\"",
+               double(count));
     header(out, "time_to_first_token_seconds", "histogram", "Time to first token.");
     time_to_first_token_.render(out, "time_to_first_token_seconds", model);
     header(out, "inter_token_latency_seconds", "histogram", "Time between consecutive tokens.");

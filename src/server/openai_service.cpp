@@ -22,7 +22,8 @@ HttpResponse json_response(int status, const json& body) {
 
 HttpResponse error_response(const ApiError& error) {
     HttpResponse response{error.status(), "application/json", error.to_json(), {}};
-    if (error.status() == 429 || error.status() == 503) response.headers.emplace_back("Retry-After", "1");
+    if (error.status() == 429 || error.status() == 503)
+        response.headers.emplace_back("Retry-After", "1");
     return response;
 }
 
@@ -64,20 +65,24 @@ void OpenAiService::route(const HttpRequest& request,
     }
     if (path == "/metrics") {
         require_method(request, "GET");
-        return channel->send({200, "text/plain; version=0.0.4; charset=utf-8",
-                              metrics_.render(engine_.stats(), config_.model_name), {}});
+        return channel->send({200,
+                              "text/plain; version=0.0.4; charset=utf-8",
+                              metrics_.render(engine_.stats(), config_.model_name),
+                              {}});
     }
     if (path == "/v1/models" || path.starts_with(models_prefix)) {
         require_method(request, "GET");
         require_key(request);
-        return channel->send(path == "/v1/models" ? models() : model(path.substr(models_prefix.size())));
+        return channel->send(path == "/v1/models" ? models()
+                                                  : model(path.substr(models_prefix.size())));
     }
     if (path == "/v1/chat/completions" || path == "/v1/completions") {
         require_method(request, "POST");
         require_key(request);
         require_serving();
-        return start_completion(path == "/v1/chat/completions" ? Endpoint::Chat : Endpoint::Completion,
-                                request, channel);
+        return start_completion(
+            path == "/v1/chat/completions" ? Endpoint::Chat : Endpoint::Completion, request,
+            channel);
     }
     throw ApiError::not_found("No route " + request.method + " " + path + ".", "unknown_url");
 }
@@ -95,14 +100,16 @@ void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& reque
     const auto arrival = std::chrono::steady_clock::now();
     ParsedRequest parsed = parse_request(endpoint, request.body, config_.limits);
     if (parsed.model != config_.model_name)
-        throw ApiError::not_found("The model '" + parsed.model + "' does not exist; this server has '" +
-                                      config_.model_name + "'.",
+        throw ApiError::not_found("The model '" + parsed.model +
+                                      "' does not exist; this server has '" + config_.model_name +
+                                      "'.",
                                   "model_not_found");
     auto prompt = build_prompt(parsed, vocab_, config_.chat_format);
-    auto choices = make_generation_requests(parsed, std::move(prompt), engine_.options().n_ctx,
-                                            random_seed());
+    auto choices =
+        make_generation_requests(parsed, std::move(prompt), engine_.options().n_ctx, random_seed());
     const JobContext context{engine_, vocab_, metrics_, config_.model_name};
-    std::make_shared<CompletionJob>(context, std::move(parsed), channel, arrival)->start(std::move(choices));
+    std::make_shared<CompletionJob>(context, std::move(parsed), channel, arrival)
+        ->start(std::move(choices));
 }
 
 HttpResponse OpenAiService::health() const {

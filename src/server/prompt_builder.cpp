@@ -26,7 +26,8 @@ std::vector<int32_t> chat_prompt(const ParsedRequest& request, const tok::Vocab&
 void check_token_ids(const std::vector<int32_t>& ids, const tok::Vocab& vocab) {
     for (const int32_t id : ids)
         if (id < 0 || id >= vocab.n_tokens())
-            throw ApiError::invalid("Token id " + std::to_string(id) + " is outside the vocabulary (" +
+            throw ApiError::invalid("Token id " + std::to_string(id) +
+                                        " is outside the vocabulary (" +
                                         std::to_string(vocab.n_tokens()) + " tokens).",
                                     "prompt");
 }

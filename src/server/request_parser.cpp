@@ -26,7 +26,8 @@ std::string format_number(double value) {
 std::optional<double> number_in(const json& body, const char* name, double lo, double hi) {
     const json* value = find_field(body, name);
     if (!value) return std::nullopt;
-    if (!value->is_number()) throw ApiError::invalid(std::string("'") + name + "' must be a number", name);
+    if (!value->is_number())
+        throw ApiError::invalid(std::string("'") + name + "' must be a number", name);
     const double x = value->get<double>();
     if (!(x >= lo && x <= hi))
         throw ApiError::invalid(std::string("'") + name + "' must be between " + format_number(lo) +
@@ -41,10 +42,10 @@ std::optional<int64_t> integer_in(const json& body, const char* name, int64_t lo
     if (!value->is_number_integer())
         throw ApiError::invalid(std::string("'") + name + "' must be an integer", name);
     // Non-negative literals parse as unsigned; hi >= 0 keeps the casts in range.
-    const bool in_range = value->is_number_unsigned()
-                              ? value->get<uint64_t>() <= uint64_t(hi) &&
-                                    int64_t(value->get<uint64_t>()) >= lo
-                              : value->get<int64_t>() >= lo && value->get<int64_t>() <= hi;
+    const bool in_range =
+        value->is_number_unsigned()
+            ? value->get<uint64_t>() <= uint64_t(hi) && int64_t(value->get<uint64_t>()) >= lo
+            : value->get<int64_t>() >= lo && value->get<int64_t>() <= hi;
     if (!in_range)
         throw ApiError::invalid(std::string("'") + name + "' must be between " +
                                     std::to_string(lo) + " and " + std::to_string(hi),
@@ -55,14 +56,16 @@ std::optional<int64_t> integer_in(const json& body, const char* name, int64_t lo
 std::optional<bool> boolean(const json& body, const char* name) {
     const json* value = find_field(body, name);
     if (!value) return std::nullopt;
-    if (!value->is_boolean()) throw ApiError::invalid(std::string("'") + name + "' must be a boolean", name);
+    if (!value->is_boolean())
+        throw ApiError::invalid(std::string("'") + name + "' must be a boolean", name);
     return value->get<bool>();
 }
 
 std::optional<std::string> text(const json& body, const char* name) {
     const json* value = find_field(body, name);
     if (!value) return std::nullopt;
-    if (!value->is_string()) throw ApiError::invalid(std::string("'") + name + "' must be a string", name);
+    if (!value->is_string())
+        throw ApiError::invalid(std::string("'") + name + "' must be a string", name);
     return value->get<std::string>();
 }
 
@@ -78,11 +81,12 @@ std::string message_content(const json& message, const std::string& param) {
     const json* content = find_field(message, "content");
     if (!content) throw ApiError::invalid("Each message needs a 'content'.", param);
     if (content->is_string()) return content->get<std::string>();
-    if (!content->is_array()) throw ApiError::invalid("'content' must be a string or a list of text parts.", param);
+    if (!content->is_array())
+        throw ApiError::invalid("'content' must be a string or a list of text parts.", param);
     std::string joined;
     for (const auto& part : *content) {
-        if (!part.is_object() || part.value("type", json()) != "text" ||
-            !part.contains("text") || !part["text"].is_string())
+        if (!part.is_object() || part.value("type", json()) != "text" || !part.contains("text") ||
+            !part["text"].is_string())
             throw ApiError::invalid("Only text content parts are supported.", param);
         joined += part["text"].get<std::string>();
     }
@@ -91,7 +95,8 @@ std::string message_content(const json& message, const std::string& param) {
 
 std::string message_role(const json& message, const std::string& param) {
     const json* role = find_field(message, "role");
-    if (!role || !role->is_string()) throw ApiError::invalid("Each message needs a string 'role'.", param);
+    if (!role || !role->is_string())
+        throw ApiError::invalid("Each message needs a string 'role'.", param);
     const std::string name = role->get<std::string>();
     if (name == "developer") return "system";  // OpenAI's newer name for the system role
     if (name == "system" || name == "user" || name == "assistant") return name;
@@ -108,8 +113,8 @@ std::vector<tok::ChatMessage> parse_messages(const json& body) {
         const json& message = (*messages)[i];
         const std::string param = "messages[" + std::to_string(i) + "]";
         if (!message.is_object()) throw ApiError::invalid("Each message must be an object.", param);
-        parsed.push_back({message_role(message, param + ".role"),
-                          message_content(message, param + ".content")});
+        parsed.push_back(
+            {message_role(message, param + ".role"), message_content(message, param + ".content")});
     }
     return parsed;
 }
@@ -126,7 +131,8 @@ std::vector<int32_t> token_ids(const json& list) {
     for (const auto& id : list) {
         if (id.is_number_unsigned() ? id.get<uint64_t>() > INT32_MAX
                                     : id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
-            throw ApiError::invalid("Token ids in 'prompt' must be non-negative 32-bit integers.", "prompt");
+            throw ApiError::invalid("Token ids in 'prompt' must be non-negative 32-bit integers.",
+                                    "prompt");
         ids.push_back(id.get<int32_t>());
     }
     return ids;
@@ -138,7 +144,8 @@ void parse_prompt(const json& body, ParsedRequest& request) {
     if (!prompt) throw ApiError::invalid("'prompt' is required.", "prompt");
     const json* single = prompt;
     if (prompt->is_array() && !prompt->empty() && !is_token_list(*prompt)) {
-        if (prompt->size() != 1) throw ApiError::invalid("Only one prompt per request is supported.", "prompt");
+        if (prompt->size() != 1)
+            throw ApiError::invalid("Only one prompt per request is supported.", "prompt");
         single = &(*prompt)[0];
     }
     if (single->is_string()) {
@@ -147,7 +154,8 @@ void parse_prompt(const json& body, ParsedRequest& request) {
         request.prompt_tokens = token_ids(*single);
         request.prompt_is_tokens = true;
     } else {
-        throw ApiError::invalid("'prompt' must be a string or a non-empty list of token ids.", "prompt");
+        throw ApiError::invalid("'prompt' must be a string or a non-empty list of token ids.",
+                                "prompt");
     }
 }
 
@@ -159,14 +167,16 @@ std::vector<std::string> parse_stop(const json& body, const RequestLimits& limit
         strings.push_back(stop->get<std::string>());
     } else if (stop->is_array()) {
         for (const auto& s : *stop) {
-            if (!s.is_string()) throw ApiError::invalid("'stop' must be a string or a list of strings.", "stop");
+            if (!s.is_string())
+                throw ApiError::invalid("'stop' must be a string or a list of strings.", "stop");
             strings.push_back(s.get<std::string>());
         }
     } else {
         throw ApiError::invalid("'stop' must be a string or a list of strings.", "stop");
     }
     if (int64_t(strings.size()) > limits.max_stop_strings)
-        throw ApiError::invalid("At most " + std::to_string(limits.max_stop_strings) + " stop strings.", "stop");
+        throw ApiError::invalid(
+            "At most " + std::to_string(limits.max_stop_strings) + " stop strings.", "stop");
     for (const auto& s : strings)
         if (s.empty()) throw ApiError::invalid("Stop strings must not be empty.", "stop");
     return strings;
@@ -177,8 +187,10 @@ void parse_stream(const json& body, ParsedRequest& request) {
     const json* options = find_field(body, "stream_options");
     if (!options) return;
     if (!request.stream)
-        throw ApiError::invalid("'stream_options' is only allowed when 'stream' is true.", "stream_options");
-    if (!options->is_object()) throw ApiError::invalid("'stream_options' must be an object.", "stream_options");
+        throw ApiError::invalid("'stream_options' is only allowed when 'stream' is true.",
+                                "stream_options");
+    if (!options->is_object())
+        throw ApiError::invalid("'stream_options' must be an object.", "stream_options");
     request.include_usage = boolean(*options, "include_usage").value_or(false);
 }
 
@@ -192,8 +204,10 @@ void parse_sampling(const json& body, ParsedRequest& request) {
     s.frequency_penalty = float(number_in(body, "frequency_penalty", -2.0, 2.0).value_or(0.0));
     s.repetition_penalty = float(number_in(body, "repetition_penalty", 1e-6, 10.0).value_or(1.0));
     if (const json* seed = find_field(body, "seed")) {
-        if (!seed->is_number_integer()) throw ApiError::invalid("'seed' must be an integer.", "seed");
-        request.seed = seed->is_number_unsigned() ? seed->get<uint64_t>() : uint64_t(seed->get<int64_t>());
+        if (!seed->is_number_integer())
+            throw ApiError::invalid("'seed' must be an integer.", "seed");
+        request.seed =
+            seed->is_number_unsigned() ? seed->get<uint64_t>() : uint64_t(seed->get<int64_t>());
     }
     try {
         s.validate();
@@ -204,7 +218,8 @@ void parse_sampling(const json& body, ParsedRequest& request) {
 
 void parse_logprobs(const json& body, ParsedRequest& request, const RequestLimits& limits) {
     if (request.endpoint == Endpoint::Completion) {
-        request.top_logprobs = int32_t(integer_in(body, "logprobs", 0, limits.max_top_logprobs).value_or(-1));
+        request.top_logprobs =
+            int32_t(integer_in(body, "logprobs", 0, limits.max_top_logprobs).value_or(-1));
         return;
     }
     const bool wanted = boolean(body, "logprobs").value_or(false);
@@ -218,8 +233,10 @@ void parse_lengths(const json& body, ParsedRequest& request, const RequestLimits
     constexpr int64_t most_tokens = 1 << 20;
     const auto max_tokens = integer_in(body, "max_tokens", 1, most_tokens);
     const auto max_completion_tokens = integer_in(body, "max_completion_tokens", 1, most_tokens);
-    if (max_completion_tokens) request.max_tokens = int32_t(*max_completion_tokens);
-    else if (max_tokens) request.max_tokens = int32_t(*max_tokens);
+    if (max_completion_tokens)
+        request.max_tokens = int32_t(*max_completion_tokens);
+    else if (max_tokens)
+        request.max_tokens = int32_t(*max_tokens);
     request.n = int32_t(integer_in(body, "n", 1, limits.max_n).value_or(1));
 }
 
@@ -232,8 +249,10 @@ ParsedRequest parse_request(Endpoint endpoint, std::string_view body, const Requ
     const auto model = text(parsed, "model");
     if (!model) throw ApiError::invalid("'model' is required.", "model");
     request.model = *model;
-    if (endpoint == Endpoint::Chat) request.messages = parse_messages(parsed);
-    else parse_prompt(parsed, request);
+    if (endpoint == Endpoint::Chat)
+        request.messages = parse_messages(parsed);
+    else
+        parse_prompt(parsed, request);
     parse_lengths(parsed, request, limits);
     parse_stream(parsed, request);
     request.stop = parse_stop(parsed, limits);

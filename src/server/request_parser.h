@@ -18,19 +18,19 @@ enum class Endpoint { Chat, Completion };
 struct ParsedRequest {
     Endpoint endpoint = Endpoint::Chat;
     std::string model;
-    std::vector<tok::ChatMessage> messages;   // chat
-    std::string prompt_text;                  // completion, given as text
-    std::vector<int32_t> prompt_tokens;       // completion, given as token ids
+    std::vector<tok::ChatMessage> messages;  // chat
+    std::string prompt_text;                 // completion, given as text
+    std::vector<int32_t> prompt_tokens;      // completion, given as token ids
     bool prompt_is_tokens = false;
-    std::optional<int32_t> max_tokens;        // absent: the endpoint's default
+    std::optional<int32_t> max_tokens;  // absent: the endpoint's default
     int32_t n = 1;
     bool stream = false;
-    bool include_usage = false;               // stream_options.include_usage
+    bool include_usage = false;  // stream_options.include_usage
     std::vector<std::string> stop;
     engine::SamplingParams sampling;
     std::optional<uint64_t> seed;
-    int32_t top_logprobs = -1;                // -1: no logprobs
-    bool ignore_eos = false;                  // vLLM extension
+    int32_t top_logprobs = -1;  // -1: no logprobs
+    bool ignore_eos = false;    // vLLM extension
     std::string user;
 };
 

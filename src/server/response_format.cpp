@@ -37,8 +37,10 @@ json ResponseFormat::whole(const std::vector<ChoiceOutput>& choices, const Usage
         json choice{{"index", i},
                     {"logprobs", logprobs_json(c.tokens, 0)},
                     {"finish_reason", c.finish_reason}};
-        if (chat) choice["message"] = {{"role", "assistant"}, {"content", c.text}};
-        else choice["text"] = c.text;
+        if (chat)
+            choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+        else
+            choice["text"] = c.text;
         list.push_back(std::move(choice));
     }
     return {{"id", id_},
@@ -70,15 +72,19 @@ json ResponseFormat::delta_chunk(int32_t index, const std::string& text,
     json choice{{"index", index},
                 {"logprobs", logprobs_json(tokens, text_offset)},
                 {"finish_reason", nullptr}};
-    if (endpoint_ == Endpoint::Chat) choice["delta"] = {{"content", text}};
-    else choice["text"] = text;
+    if (endpoint_ == Endpoint::Chat)
+        choice["delta"] = {{"content", text}};
+    else
+        choice["text"] = text;
     return chunk(json::array({std::move(choice)}));
 }
 
 json ResponseFormat::finish_chunk(int32_t index, const std::string& finish_reason) const {
     json choice{{"index", index}, {"logprobs", nullptr}, {"finish_reason", finish_reason}};
-    if (endpoint_ == Endpoint::Chat) choice["delta"] = json::object();
-    else choice["text"] = "";
+    if (endpoint_ == Endpoint::Chat)
+        choice["delta"] = json::object();
+    else
+        choice["text"] = "";
     return chunk(json::array({std::move(choice)}));
 }
 

@@ -9,9 +9,10 @@ namespace ms::server {
 
 int serve(engine::Engine& engine, const tok::Vocab& vocab, ServeOptions options) {
     OpenAiService service(engine, vocab, std::move(options.service));
-    HttpServer http(options.http, [&service](HttpRequest request, std::shared_ptr<ResponseChannel> channel) {
-        service.handle(std::move(request), std::move(channel));
-    });
+    HttpServer http(options.http,
+                    [&service](HttpRequest request, std::shared_ptr<ResponseChannel> channel) {
+                        service.handle(std::move(request), std::move(channel));
+                    });
     std::printf("listening on http://%s:%u\n", options.http.host.c_str(), unsigned(http.port()));
     std::fflush(stdout);
 

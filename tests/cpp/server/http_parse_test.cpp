@@ -29,7 +29,8 @@ TEST(HttpParse, PostWithBody) {
 
 TEST(HttpParse, ChunkedBody) {
     const auto r = parse_http_request(
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n", 1024);
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n",
+        1024);
     EXPECT_EQ(r.body, "abc");
 }
 

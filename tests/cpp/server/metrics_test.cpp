@@ -45,16 +45,26 @@ TEST(Metrics, HistogramsAreCumulative) {
     t.time_to_first_token = 3.0;
     metrics.record(t);
     const std::string text = metrics.render({}, "m");
-    EXPECT_TRUE(has_line(text, "matrixserve:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"0.04\"} 1"));
-    EXPECT_TRUE(has_line(text, "matrixserve:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"5\"} 2"));
-    EXPECT_TRUE(has_line(text, "matrixserve:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"+Inf\"} 2"));
-    EXPECT_TRUE(has_line(text, "matrixserve:time_to_first_token_seconds_count{model_name=\"m\"} 2"));
-    EXPECT_TRUE(has_line(text, "matrixserve:time_to_first_token_seconds_sum{model_name=\"m\"} 3.03"));
-    EXPECT_TRUE(has_line(text, "matrixserve:inter_token_latency_seconds_bucket{model_name=\"m\",le=\"0.025\"} 4"));
-    EXPECT_TRUE(has_line(text, "matrixserve:inter_token_latency_seconds_count{model_name=\"m\"} 6"));
-    EXPECT_TRUE(has_line(text, "matrixserve:e2e_request_latency_seconds_bucket{model_name=\"m\",le=\"1.5\"} 2"));
-    EXPECT_TRUE(has_line(text, "matrixserve:request_success_total{model_name=\"m\",finished_reason=\"stop\"} 1"));
-    EXPECT_TRUE(has_line(text, "matrixserve:request_success_total{model_name=\"m\",finished_reason=\"length\"} 1"));
+    EXPECT_TRUE(has_line(
+        text, "matrixserve:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"0.04\"} 1"));
+    EXPECT_TRUE(has_line(
+        text, "matrixserve:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"5\"} 2"));
+    EXPECT_TRUE(has_line(
+        text, "matrixserve:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"+Inf\"} 2"));
+    EXPECT_TRUE(
+        has_line(text, "matrixserve:time_to_first_token_seconds_count{model_name=\"m\"} 2"));
+    EXPECT_TRUE(
+        has_line(text, "matrixserve:time_to_first_token_seconds_sum{model_name=\"m\"} 3.03"));
+    EXPECT_TRUE(has_line(
+        text, "matrixserve:inter_token_latency_seconds_bucket{model_name=\"m\",le=\"0.025\"} 4"));
+    EXPECT_TRUE(
+        has_line(text, "matrixserve:inter_token_latency_seconds_count{model_name=\"m\"} 6"));
+    EXPECT_TRUE(has_line(
+        text, "matrixserve:e2e_request_latency_seconds_bucket{model_name=\"m\",le=\"1.5\"} 2"));
+    EXPECT_TRUE(has_line(
+        text, "matrixserve:request_success_total{model_name=\"m\",finished_reason=\"stop\"} 1"));
+    EXPECT_TRUE(has_line(
+        text, "matrixserve:request_success_total{model_name=\"m\",finished_reason=\"length\"} 1"));
     EXPECT_TRUE(has_line(text, "# TYPE matrixserve:time_to_first_token_seconds histogram"));
 }
 

@@ -26,7 +26,9 @@ TEST(PromptBuilder, ChatUsesTemplate) {
     std::string text;
     for (const auto id : prompt)
         if (id < 256) text += char(id);
-    EXPECT_EQ(text, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+    EXPECT_EQ(
+        text,
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
 }
 
 TEST(PromptBuilder, ChatWithoutTemplateIsRejected) {
@@ -37,7 +39,8 @@ TEST(PromptBuilder, ChatWithoutTemplateIsRejected) {
 
 TEST(PromptBuilder, TokenIdsMustBeInVocabulary) {
     const ByteVocab vocab;
-    EXPECT_EQ(build_prompt(completion({1, 257}), vocab, tok::ChatFormat::ChatML), (std::vector<int32_t>{1, 257}));
+    EXPECT_EQ(build_prompt(completion({1, 257}), vocab, tok::ChatFormat::ChatML),
+              (std::vector<int32_t>{1, 257}));
     EXPECT_THROW(build_prompt(completion({258}), vocab, tok::ChatFormat::ChatML), ApiError);
 }
 

@@ -7,7 +7,9 @@
 namespace ms::server {
 namespace {
 
-ParsedRequest chat(const std::string& body) { return parse_request(Endpoint::Chat, body); }
+ParsedRequest chat(const std::string& body) {
+    return parse_request(Endpoint::Chat, body);
+}
 ParsedRequest completion(const std::string& body) {
     return parse_request(Endpoint::Completion, body);
 }
@@ -82,16 +84,19 @@ TEST(RequestParser, CompletionPromptForms) {
     EXPECT_TRUE(ids.prompt_is_tokens);
     EXPECT_EQ(ids.prompt_tokens, (std::vector<int32_t>{1, 2, 3}));
     EXPECT_EQ(completion(R"({"model":"m","prompt":["x"]})").prompt_text, "x");
-    EXPECT_EQ(completion(R"({"model":"m","prompt":[[4,5]]})").prompt_tokens, (std::vector<int32_t>{4, 5}));
+    EXPECT_EQ(completion(R"({"model":"m","prompt":[[4,5]]})").prompt_tokens,
+              (std::vector<int32_t>{4, 5}));
     EXPECT_EQ(completion(R"({"model":"m","prompt":"p","logprobs":2})").top_logprobs, 2);
-    EXPECT_EQ(completion(R"({"model":"m","prompt":"p","stop":"\n"})").stop, std::vector<std::string>{"\n"});
+    EXPECT_EQ(completion(R"({"model":"m","prompt":"p","stop":"\n"})").stop,
+              std::vector<std::string>{"\n"});
 }
 
 TEST(RequestParser, RejectsMalformedBodies) {
     EXPECT_EQ(rejection(Endpoint::Chat, "{not json").first, 400);
     EXPECT_EQ(rejection(Endpoint::Chat, "[1,2]").first, 400);
     EXPECT_EQ(rejection(Endpoint::Chat, "").first, 400);
-    EXPECT_EQ(rejection(Endpoint::Chat, "{\"messages\":[]}"), std::make_pair(400, std::string("model")));
+    EXPECT_EQ(rejection(Endpoint::Chat, "{\"messages\":[]}"),
+              std::make_pair(400, std::string("model")));
 }
 
 TEST(RequestParser, RejectsBadMessages) {
@@ -104,7 +109,8 @@ TEST(RequestParser, RejectsBadMessages) {
     EXPECT_EQ(bad(R"([{"content":"x"}])").second, "messages[0].role");
     EXPECT_EQ(bad(R"([{"role":"user"}])").second, "messages[0].content");
     EXPECT_EQ(bad(R"([{"role":"user","content":5}])").second, "messages[0].content");
-    EXPECT_EQ(bad(R"([{"role":"user","content":[{"type":"image_url"}]}])").second, "messages[0].content");
+    EXPECT_EQ(bad(R"([{"role":"user","content":[{"type":"image_url"}]}])").second,
+              "messages[0].content");
     EXPECT_EQ(rejection(Endpoint::Chat, R"({"model":"m"})").second, "messages");
 }
 
@@ -113,24 +119,35 @@ TEST(RequestParser, RejectsWrongTypesAndRanges) {
         return rejection(Endpoint::Chat, R"({"model":"m",)" + messages + "," + field + "}");
     };
     const std::pair<const char*, const char*> cases[] = {
-        {R"("temperature":"hot")", "temperature"}, {R"("temperature":2.5)", "temperature"},
-        {R"("top_p":0)", "top_p"},                  {R"("top_p":1.5)", "top_p"},
-        {R"("top_k":-2)", "top_k"},                 {R"("top_k":1.5)", "top_k"},
-        {R"("min_p":-0.1)", "min_p"},               {R"("n":0)", "n"},
-        {R"("n":1000)", "n"},                       {R"("max_tokens":0)", "max_tokens"},
-        {R"("max_tokens":"ten")", "max_tokens"},    {R"("max_completion_tokens":-1)", "max_completion_tokens"},
+        {R"("temperature":"hot")", "temperature"},
+        {R"("temperature":2.5)", "temperature"},
+        {R"("top_p":0)", "top_p"},
+        {R"("top_p":1.5)", "top_p"},
+        {R"("top_k":-2)", "top_k"},
+        {R"("top_k":1.5)", "top_k"},
+        {R"("min_p":-0.1)", "min_p"},
+        {R"("n":0)", "n"},
+        {R"("n":1000)", "n"},
+        {R"("max_tokens":0)", "max_tokens"},
+        {R"("max_tokens":"ten")", "max_tokens"},
+        {R"("max_completion_tokens":-1)", "max_completion_tokens"},
         {R"("presence_penalty":3)", "presence_penalty"},
         {R"("frequency_penalty":-3)", "frequency_penalty"},
         {R"("repetition_penalty":0)", "repetition_penalty"},
-        {R"("seed":"x")", "seed"},                  {R"("stream":"yes")", "stream"},
+        {R"("seed":"x")", "seed"},
+        {R"("stream":"yes")", "stream"},
         {R"("stream_options":{"include_usage":true})", "stream_options"},
-        {R"("stop":5)", "stop"},                    {R"("stop":[""])", "stop"},
-        {R"("stop":["a",1])", "stop"},              {R"("logprobs":1)", "logprobs"},
+        {R"("stop":5)", "stop"},
+        {R"("stop":[""])", "stop"},
+        {R"("stop":["a",1])", "stop"},
+        {R"("logprobs":1)", "logprobs"},
         {R"("top_logprobs":2)", "top_logprobs"},
         {R"("logprobs":true,"top_logprobs":21)", "top_logprobs"},
-        {R"("user":7)", "user"},                    {R"("model":3)", "model"},
+        {R"("user":7)", "user"},
+        {R"("model":3)", "model"},
     };
-    for (const auto& [field, param] : cases) EXPECT_EQ(bad(field), std::make_pair(400, std::string(param))) << field;
+    for (const auto& [field, param] : cases)
+        EXPECT_EQ(bad(field), std::make_pair(400, std::string(param))) << field;
 }
 
 TEST(RequestParser, RejectsBadPrompts) {
@@ -144,7 +161,9 @@ TEST(RequestParser, RejectsBadPrompts) {
     EXPECT_EQ(bad(R"(["a","b"])").second, "prompt");
     EXPECT_EQ(bad("[4294967296]").second, "prompt");
     EXPECT_EQ(rejection(Endpoint::Completion, R"({"model":"m"})").second, "prompt");
-    EXPECT_EQ(rejection(Endpoint::Completion, R"({"model":"m","prompt":"p","logprobs":true})").second, "logprobs");
+    EXPECT_EQ(
+        rejection(Endpoint::Completion, R"({"model":"m","prompt":"p","logprobs":true})").second,
+        "logprobs");
 }
 
 }  // namespace
