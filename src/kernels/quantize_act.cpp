@@ -1,5 +1,6 @@
-// Activation quantization, exactly as llama.cpp's reference quantize_row_q8_{0,1,K}: every ISA
-// shares this code so that all of them multiply against identical bytes.
+// Activation quantization as llama.cpp does it on x86 (its AVX/AVX2 quantize_row_q8_{0,1} and the
+// reference quantize_row_q8_K), so that our products see the same bytes as llama.cpp's and
+// the logits agree closely. Every ISA shares this code.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -16,11 +17,11 @@ float block_abs_max(const float* x, int n) {
     return amax;
 }
 
-// Rounds x * inv_scale half away from zero into q; returns the sum of q.
+// Rounds x * inv_scale half to even into q (as _mm256_round_ps does); returns the sum of q.
 int quantize_block_q8(const float* x, float inv_scale, int8_t* q) {
     int sum = 0;
     for (int j = 0; j < kQK; ++j) {
-        q[j] = int8_t(std::roundf(x[j] * inv_scale));
+        q[j] = int8_t(std::nearbyint(x[j] * inv_scale));
         sum += q[j];
     }
     return sum;
@@ -28,17 +29,18 @@ int quantize_block_q8(const float* x, float inv_scale, int8_t* q) {
 
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n_blocks) {
     for (int64_t b = 0; b < n_blocks; ++b, x += kQK) {
-        const float d = block_abs_max(x, kQK) / 127.0f;
-        y[b].d = fp32_to_fp16(d);
-        quantize_block_q8(x, d != 0.0f ? 1.0f / d : 0.0f, y[b].qs);
+        const float amax = block_abs_max(x, kQK);
+        y[b].d = fp32_to_fp16(amax / 127.0f);
+        quantize_block_q8(x, amax != 0.0f ? 127.0f / amax : 0.0f, y[b].qs);
     }
 }
 
 void quantize_row_q8_1(const float* x, BlockQ8_1* y, int64_t n_blocks) {
     for (int64_t b = 0; b < n_blocks; ++b, x += kQK) {
-        const float d = block_abs_max(x, kQK) / 127.0f;
+        const float amax = block_abs_max(x, kQK);
+        const float d = amax / 127.0f;
         y[b].d = fp32_to_fp16(d);
-        const int sum = quantize_block_q8(x, d != 0.0f ? 1.0f / d : 0.0f, y[b].qs);
+        const int sum = quantize_block_q8(x, amax != 0.0f ? 127.0f / amax : 0.0f, y[b].qs);
         y[b].s = fp32_to_fp16(float(sum) * d);
     }
 }
