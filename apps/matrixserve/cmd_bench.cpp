@@ -64,8 +64,9 @@ Result measure(model::Model& model, const BenchOptions& o, int threads, bool gen
     const int n = generation ? o.n_gen : o.n_prompt;
     Result r{(generation ? "tg" : "pp") + std::to_string(n), threads, {}};
     ThreadPool pool(threads);
-    engine::Session session(model, &pool,
-                            {.n_ctx = std::max(o.n_prompt, o.n_gen) + 16, .n_batch = 512, .block_size = 16});
+    engine::Session session(
+        model, &pool,
+        {.n_ctx = std::max(o.n_prompt, o.n_gen) + 16, .n_batch = 512, .block_size = 16});
     const auto tokens = random_tokens(n, model.hparams().n_vocab);
     time_run(session, tokens, generation);  // warm-up: page in weights, size buffers
     for (int rep = 0; rep < o.repetitions; ++rep) {
@@ -89,15 +90,21 @@ void run(const BenchOptions& o) {
     if (o.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& r : results)
-            out.push_back({{"model", o.model.path}, {"test", r.test}, {"threads", r.threads},
-                           {"isa", isa}, {"tokens_per_s", r.median()}, {"stdev", r.stdev()},
+            out.push_back({{"model", o.model.path},
+                           {"test", r.test},
+                           {"threads", r.threads},
+                           {"isa", isa},
+                           {"tokens_per_s", r.median()},
+                           {"stdev", r.stdev()},
                            {"samples", r.tokens_per_s}});
         std::puts(out.dump(2).c_str());
         return;
     }
-    std::printf("| %-24s | %-9s | %7s | %6s | %18s |\n", "model", "isa", "threads", "test", "t/s (median)");
+    std::printf("| %-24s | %-9s | %7s | %6s | %18s |\n", "model", "isa", "threads", "test",
+                "t/s (median)");
     std::printf("|%s|%s|%s|%s|%s|\n", std::string(26, '-').c_str(), std::string(11, '-').c_str(),
-                std::string(9, '-').c_str(), std::string(8, '-').c_str(), std::string(20, '-').c_str());
+                std::string(9, '-').c_str(), std::string(8, '-').c_str(),
+                std::string(20, '-').c_str());
     for (const auto& r : results)
         std::printf("| %-24s | %-9s | %7d | %6s | %9.2f ± %6.2f |\n", hp.name.substr(0, 24).c_str(),
                     isa.c_str(), r.threads, r.test.c_str(), r.median(), r.stdev());
@@ -107,8 +114,10 @@ void add_bench_command(CLI::App& root) {
     auto options = std::make_shared<BenchOptions>();
     auto* cmd = root.add_subcommand("bench", "prompt and generation speed (llama-bench style)");
     options->model.add_to(*cmd);
-    cmd->add_option("-p,--n-prompt", options->n_prompt, "prompt tokens (0: skip)")->capture_default_str();
-    cmd->add_option("-n,--n-gen", options->n_gen, "generated tokens (0: skip)")->capture_default_str();
+    cmd->add_option("-p,--n-prompt", options->n_prompt, "prompt tokens (0: skip)")
+        ->capture_default_str();
+    cmd->add_option("-n,--n-gen", options->n_gen, "generated tokens (0: skip)")
+        ->capture_default_str();
     cmd->add_option("--threads-list", options->threads, "thread counts to test")->delimiter(',');
     cmd->add_option("-r,--repetitions", options->repetitions)->check(CLI::PositiveNumber);
     cmd->add_flag("--json", options->json, "JSON output");

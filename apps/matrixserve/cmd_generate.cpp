@@ -52,7 +52,8 @@ void run(const GenerateOptions& o) {
     std::vector<tok::Token> generated;
     std::string text;
     for (int i = 0; i < o.n_predict && session.n_past() < o.model.n_ctx; ++i) {
-        const tok::Token next = sampler.sample({logits.row(0), size_t(logits.cols)}, session.tokens());
+        const tok::Token next =
+            sampler.sample({logits.row(0), size_t(logits.cols)}, session.tokens());
         if (!o.ignore_eos && vocab.is_end_of_generation(next)) break;
         generated.push_back(next);
         const std::string piece = detok.push(next);
@@ -68,13 +69,16 @@ void run(const GenerateOptions& o) {
     const double prefill_s = std::chrono::duration<double>(prefill_done - start).count();
     const double decode_s = std::chrono::duration<double>(end - prefill_done).count();
     if (o.json) {
-        nlohmann::json out{{"prompt_tokens", prompt}, {"generated_tokens", generated}, {"text", text}};
+        nlohmann::json out{
+            {"prompt_tokens", prompt}, {"generated_tokens", generated}, {"text", text}};
         std::puts(out.dump().c_str());
         return;
     }
-    std::fprintf(stderr, "\n\nprompt: %zu tokens in %.3f s (%.1f t/s); generated: %zu tokens in %.3f s (%.1f t/s)\n",
-                 prompt.size(), prefill_s, double(prompt.size()) / prefill_s, generated.size(),
-                 decode_s, double(generated.size()) / decode_s);
+    std::fprintf(
+        stderr,
+        "\n\nprompt: %zu tokens in %.3f s (%.1f t/s); generated: %zu tokens in %.3f s (%.1f t/s)\n",
+        prompt.size(), prefill_s, double(prompt.size()) / prefill_s, generated.size(), decode_s,
+        double(generated.size()) / decode_s);
 }
 
 void add_generate_command(CLI::App& root) {
@@ -83,8 +87,9 @@ void add_generate_command(CLI::App& root) {
     options->model.add_to(*cmd);
     add_sampling_options(*cmd, options->sampling);
     auto* prompt = cmd->add_option("-p,--prompt", options->prompt, "prompt text");
-    auto* tokens = cmd->add_option("--tokens", options->tokens, "prompt as token ids (comma separated)")
-                       ->delimiter(',');
+    auto* tokens =
+        cmd->add_option("--tokens", options->tokens, "prompt as token ids (comma separated)")
+            ->delimiter(',');
     prompt->excludes(tokens);
     cmd->callback([options, prompt, tokens] {
         if (prompt->count() + tokens->count() == 0)

@@ -37,7 +37,8 @@ double perplexity(const model::Activations& logits, const std::vector<int32_t>& 
 void run(LogitsOptions& o) {
     auto loaded = load_model(o.model, false);
     if (o.tokens.empty()) o.tokens = loaded.vocab->encode(o.text, std::nullopt, false);
-    if (o.tokens.empty()) throw std::invalid_argument("logits: give --tokens or a non-empty --text");
+    if (o.tokens.empty())
+        throw std::invalid_argument("logits: give --tokens or a non-empty --text");
     engine::Session session(*loaded.model, loaded.pool.get(),
                             {.n_ctx = o.model.n_ctx, .n_batch = o.n_batch, .block_size = 16});
     model::Activations logits;

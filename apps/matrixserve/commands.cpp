@@ -13,7 +13,9 @@ std::map<std::string, AddCommand>& registry() {
 
 }  // namespace
 
-Registration::Registration(const char* name, AddCommand add) { registry()[name] = add; }
+Registration::Registration(const char* name, AddCommand add) {
+    registry()[name] = add;
+}
 
 void add_registered_commands(CLI::App& root) {
     for (const auto& [name, add] : registry()) add(root);

@@ -41,7 +41,8 @@ LoadedModel load_model(const ModelOptions& options, bool verbose) {
     loaded.vocab = tok::Vocab::from_gguf(loaded.model->file());
     loaded.pool = std::make_unique<ThreadPool>(options.thread_count());
     if (verbose) {
-        const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+        const auto ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
         const auto& hp = loaded.model->hparams();
         std::fprintf(stderr, " %s, %lld layers, %lld vocab, %d threads (%.0f ms)\n",
                      hp.arch.c_str(), (long long)hp.n_layer, (long long)hp.n_vocab,

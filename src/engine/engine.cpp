@@ -19,11 +19,16 @@ namespace ms::engine {
 
 const char* finish_reason_name(FinishReason r) {
     switch (r) {
-        case FinishReason::Stop: return "stop";
-        case FinishReason::Length: return "length";
-        case FinishReason::Cancelled: return "cancelled";
-        case FinishReason::Deadline: return "deadline";
-        case FinishReason::Error: return "error";
+        case FinishReason::Stop:
+            return "stop";
+        case FinishReason::Length:
+            return "length";
+        case FinishReason::Cancelled:
+            return "cancelled";
+        case FinishReason::Deadline:
+            return "deadline";
+        case FinishReason::Error:
+            return "error";
     }
     return "unknown";
 }
@@ -164,10 +169,11 @@ std::vector<Scheduled> Engine::Impl::plan() {
     std::vector<scheduler::SequenceState> run_states, wait_states;
     for (const auto& r : running) run_states.push_back(state_of(*r));
     for (const auto& r : waiting) wait_states.push_back(state_of(*r));
-    const scheduler::StepLimits limits{.token_budget = options.step_token_budget,
-                                       .max_running = options.max_running,
-                                       .decode_tokens_per_seq = 1,
-                                       .kv_capacity_tokens = int64_t(cache.n_total()) * options.block_size};
+    const scheduler::StepLimits limits{
+        .token_budget = options.step_token_budget,
+        .max_running = options.max_running,
+        .decode_tokens_per_seq = 1,
+        .kv_capacity_tokens = int64_t(cache.n_total()) * options.block_size};
     scheduler::StepPlan step_plan;
     policy->plan_step(run_states, wait_states, limits, step_plan);
 
@@ -217,7 +223,8 @@ void Engine::Impl::admit(RequestState& r) {
 bool Engine::Impl::reserve_blocks(std::vector<Scheduled>& step) {
     for (size_t i = 0; i < step.size(); ++i) {
         RequestState& r = *step[i].request;
-        const size_t needed = size_t((r.computed + step[i].n + options.block_size - 1) / options.block_size);
+        const size_t needed =
+            size_t((r.computed + step[i].n + options.block_size - 1) / options.block_size);
         while (r.blocks.size() < needed) {
             const int32_t block = cache.allocate();
             if (block >= 0) {
@@ -293,7 +300,8 @@ void Engine::Impl::publish_full_blocks(RequestState& r) {
     while (int32_t(r.block_hashes.size()) < r.computed / bs) {
         const size_t b = r.block_hashes.size();
         const uint64_t parent = b == 0 ? 0 : r.block_hashes.back();
-        const uint64_t hash = PrefixCache::chain_hash(parent, {r.tokens.data() + b * size_t(bs), size_t(bs)});
+        const uint64_t hash =
+            PrefixCache::chain_hash(parent, {r.tokens.data() + b * size_t(bs), size_t(bs)});
         cache.publish(r.blocks[b], hash);
         r.block_hashes.push_back(hash);
     }
@@ -335,7 +343,8 @@ void Engine::Impl::finish(RequestState& r, FinishReason reason, const std::strin
     if (!r.callbacks.on_finish) return;  // already finished
     for (int32_t b : r.blocks) cache.release(b);
     r.blocks.clear();
-    FinishEvent event{reason, error, int32_t(r.request.prompt.size()), r.cached_prompt, r.generated};
+    FinishEvent event{reason, error, int32_t(r.request.prompt.size()), r.cached_prompt,
+                      r.generated};
     auto on_finish = std::move(r.callbacks.on_finish);
     r.callbacks.on_finish = nullptr;
     on_finish(event);
@@ -378,9 +387,11 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
                                         [&](int32_t t) { return t < 0 || t >= n_vocab; });
     if (request.prompt.empty()) return {SubmitStatus::Invalid, 0, "the prompt is empty"};
     if (bad_token != request.prompt.end())
-        return {SubmitStatus::Invalid, 0, "token id " + std::to_string(*bad_token) + " is outside the vocabulary"};
+        return {SubmitStatus::Invalid, 0,
+                "token id " + std::to_string(*bad_token) + " is outside the vocabulary"};
     if (request.max_tokens < 1) return {SubmitStatus::Invalid, 0, "max_tokens must be at least 1"};
-    if (request.top_logprobs > 20) return {SubmitStatus::Invalid, 0, "top_logprobs must be at most 20"};
+    if (request.top_logprobs > 20)
+        return {SubmitStatus::Invalid, 0, "top_logprobs must be at most 20"};
     if (int64_t(request.prompt.size()) >= impl_->options.n_ctx)
         return {SubmitStatus::TooLong, 0,
                 "the prompt has " + std::to_string(request.prompt.size()) +
@@ -395,7 +406,8 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
     state->request = std::move(request);
     state->callbacks = std::move(callbacks);
     std::lock_guard lock(impl_->mutex);
-    if (impl_->draining || impl_->stopping) return {SubmitStatus::Draining, 0, "the server is shutting down"};
+    if (impl_->draining || impl_->stopping)
+        return {SubmitStatus::Draining, 0, "the server is shutting down"};
     if (impl_->queued >= impl_->options.max_waiting)
         return {SubmitStatus::QueueFull, 0, "the queue is full; retry later"};
     state->id = impl_->next_id++;
@@ -423,6 +435,8 @@ EngineStats Engine::stats() const {
     return impl_->stats;
 }
 
-const EngineOptions& Engine::options() const { return impl_->options; }
+const EngineOptions& Engine::options() const {
+    return impl_->options;
+}
 
 }  // namespace ms::engine

@@ -46,7 +46,7 @@ struct GenerationRequest {
 
 struct TokenEvent {
     int32_t token = -1;
-    float logprob = 0.0f;  // only when logprobs were asked for
+    float logprob = 0.0f;                        // only when logprobs were asked for
     std::vector<std::pair<int32_t, float>> top;  // (token, logprob), best first
 };
 
@@ -77,11 +77,11 @@ struct EngineStats {
     int32_t running = 0;
     int32_t waiting = 0;
     int32_t kv_blocks_total = 0;
-    int32_t kv_blocks_used = 0;       // referenced by running requests
-    int32_t kv_blocks_cached = 0;     // unreferenced, kept for prefix reuse
-    uint64_t prefix_queries = 0;      // prompt tokens looked up in the prefix cache
-    uint64_t prefix_hits = 0;         // of those, found
-    uint64_t prompt_tokens = 0;       // prompt tokens computed
+    int32_t kv_blocks_used = 0;    // referenced by running requests
+    int32_t kv_blocks_cached = 0;  // unreferenced, kept for prefix reuse
+    uint64_t prefix_queries = 0;   // prompt tokens looked up in the prefix cache
+    uint64_t prefix_hits = 0;      // of those, found
+    uint64_t prompt_tokens = 0;    // prompt tokens computed
     uint64_t generation_tokens = 0;
     uint64_t preemptions = 0;
     uint64_t steps = 0;

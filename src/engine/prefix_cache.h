@@ -27,9 +27,9 @@ public:
     void release(int32_t block);
 
     int32_t n_total() const { return int32_t(blocks_.size()); }
-    int32_t n_used() const { return n_used_; }                       // referenced
-    int32_t n_cached() const { return int32_t(lru_.size()); }        // unreferenced, named
-    int32_t n_available() const { return n_total() - n_used_; }      // free + cached
+    int32_t n_used() const { return n_used_; }                   // referenced
+    int32_t n_cached() const { return int32_t(lru_.size()); }    // unreferenced, named
+    int32_t n_available() const { return n_total() - n_used_; }  // free + cached
 
 private:
     struct Block {
@@ -41,8 +41,8 @@ private:
     void forget_name(int32_t block);
 
     std::vector<Block> blocks_;
-    std::vector<int32_t> free_;             // unnamed, unreferenced
-    std::list<int32_t> lru_;                // named, unreferenced; front = least recent
+    std::vector<int32_t> free_;  // unnamed, unreferenced
+    std::list<int32_t> lru_;     // named, unreferenced; front = least recent
     std::unordered_map<uint64_t, int32_t> by_hash_;
     int32_t n_used_ = 0;
 };

@@ -23,7 +23,7 @@ struct RequestState {
     std::vector<uint64_t> block_hashes;  // chain hashes of the leading full blocks, as known
     int32_t generated = 0;
     int32_t cached_prompt = 0;
-    bool admitted_before = false;        // a preempted request is not counted as a cache query twice
+    bool admitted_before = false;  // a preempted request is not counted as a cache query twice
 
     // Tokens to compute before the next sample.
     int32_t pending() const { return int32_t(tokens.size()) - computed; }

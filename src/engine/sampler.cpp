@@ -16,15 +16,14 @@ void check(bool ok, const char* name, const char* range) {
 }  // namespace
 
 void SamplingParams::validate() const {
-    check(std::isfinite(temperature) && temperature >= 0.0f && temperature <= 100.0f,
-          "temperature", "in [0, 100]");
+    check(std::isfinite(temperature) && temperature >= 0.0f && temperature <= 100.0f, "temperature",
+          "in [0, 100]");
     check(top_k >= 0, "top_k", ">= 0");
     check(top_p > 0.0f && top_p <= 1.0f, "top_p", "in (0, 1]");
     check(min_p >= 0.0f && min_p <= 1.0f, "min_p", "in [0, 1]");
     check(repetition_penalty > 0.0f && repetition_penalty <= 10.0f, "repetition_penalty",
           "in (0, 10]");
-    check(presence_penalty >= -2.0f && presence_penalty <= 2.0f, "presence_penalty",
-          "in [-2, 2]");
+    check(presence_penalty >= -2.0f && presence_penalty <= 2.0f, "presence_penalty", "in [-2, 2]");
     check(frequency_penalty >= -2.0f && frequency_penalty <= 2.0f, "frequency_penalty",
           "in [-2, 2]");
     check(penalty_last_n >= 0, "penalty_last_n", ">= 0");
@@ -39,10 +38,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     for (size_t i = 0; i < logits.size(); ++i) candidates_[i] = {int32_t(i), logits[i]};
     apply_penalties(history);
     if (params_.temperature <= 0.0f) {
-        return std::max_element(candidates_.begin(), candidates_.end(),
-                                [](const Candidate& a, const Candidate& b) {
-                                    return a.logit < b.logit;
-                                })
+        return std::max_element(
+                   candidates_.begin(), candidates_.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; })
             ->id;
     }
     keep_top_k();

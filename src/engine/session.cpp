@@ -9,7 +9,9 @@
 namespace ms::engine {
 namespace {
 
-int32_t blocks_for(const SessionOptions& o) { return (o.n_ctx + o.block_size - 1) / o.block_size; }
+int32_t blocks_for(const SessionOptions& o) {
+    return (o.n_ctx + o.block_size - 1) / o.block_size;
+}
 
 }  // namespace
 
@@ -20,13 +22,13 @@ Session::Session(model::Model& model, ThreadPool* pool, const SessionOptions& op
     model_.reserve_kv(blocks_.n_total(), options.block_size);
 }
 
-void Session::append(std::span<const int32_t> tokens, bool all_logits,
-                     model::Activations& logits) {
+void Session::append(std::span<const int32_t> tokens, bool all_logits, model::Activations& logits) {
     if (tokens.empty()) throw std::invalid_argument("session: no tokens to append");
     if (n_past_ + int64_t(tokens.size()) > options_.n_ctx)
         throw std::length_error("session: " + std::to_string(n_past_ + tokens.size()) +
                                 " tokens exceed the context of " + std::to_string(options_.n_ctx));
-    const auto needed = size_t((n_past_ + int64_t(tokens.size()) + options_.block_size - 1) / options_.block_size);
+    const auto needed =
+        size_t((n_past_ + int64_t(tokens.size()) + options_.block_size - 1) / options_.block_size);
     while (table_.size() < needed) table_.push_back(blocks_.allocate());  // sized for n_ctx
     logits.resize(0, 0);
     for (size_t start = 0; start < tokens.size(); start += size_t(options_.n_batch)) {

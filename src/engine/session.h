@@ -18,9 +18,9 @@ class Model;
 namespace ms::engine {
 
 struct SessionOptions {
-    int32_t n_ctx = 2048;       // most positions the sequence may hold
-    int32_t n_batch = 256;      // most tokens per forward pass
-    int32_t block_size = 16;    // tokens per KV block
+    int32_t n_ctx = 2048;     // most positions the sequence may hold
+    int32_t n_batch = 256;    // most tokens per forward pass
+    int32_t block_size = 16;  // tokens per KV block
 };
 
 class Session {

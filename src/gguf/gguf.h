@@ -20,8 +20,19 @@ struct Error : std::runtime_error {
 };
 
 enum class ValueType : uint32_t {
-    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7,
-    STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
+    U8 = 0,
+    I8 = 1,
+    U16 = 2,
+    I16 = 3,
+    U32 = 4,
+    I32 = 5,
+    F32 = 6,
+    BOOL = 7,
+    STRING = 8,
+    ARRAY = 9,
+    U64 = 10,
+    I64 = 11,
+    F64 = 12,
 };
 std::string_view value_type_name(ValueType t);
 
@@ -30,9 +41,9 @@ std::string_view value_type_name(ValueType t);
 struct Value {
     ValueType type = ValueType::U8;
     ValueType array_type = ValueType::U8;  // element type when type == ARRAY
-    std::variant<uint64_t, int64_t, double, bool, std::string,
-                 std::vector<uint64_t>, std::vector<int64_t>, std::vector<double>,
-                 std::vector<bool>, std::vector<std::string>>
+    std::variant<uint64_t, int64_t, double, bool, std::string, std::vector<uint64_t>,
+                 std::vector<int64_t>, std::vector<double>, std::vector<bool>,
+                 std::vector<std::string>>
         data;
 
     bool is_array() const { return type == ValueType::ARRAY; }
@@ -43,7 +54,7 @@ struct TensorInfo {
     std::string name;
     std::vector<int64_t> dims;  // ggml order: dims[0] is the contiguous (row) dimension
     DType type = DType::F32;
-    uint64_t offset = 0;        // from the start of the data section
+    uint64_t offset = 0;  // from the start of the data section
     uint64_t n_bytes = 0;
     const uint8_t* data = nullptr;  // into the mapping; valid while the File lives
 

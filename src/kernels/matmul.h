@@ -14,8 +14,8 @@ namespace ms::kernels {
 
 enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3 };
 std::string_view isa_name(Isa isa);
-Isa detected_isa();  // the best this CPU supports
-Isa active_isa();    // what matmul uses (defaults to detected_isa)
+Isa detected_isa();            // the best this CPU supports
+Isa active_isa();              // what matmul uses (defaults to detected_isa)
 void set_active_isa(Isa isa);  // clamped to detected_isa; for tests and benchmarks
 
 // A weight matrix of `rows` rows, each `cols` elements of `type`, rows contiguous.

@@ -22,7 +22,9 @@ struct KvStore {
         keys.assign(size_t(n_blocks) * size_t(bs) * size_t(dim), 0.0f);
         values.assign(keys.size(), 0.0f);
     }
-    int64_t n_blocks() const { return block_size ? int64_t(keys.size()) / (block_size * kv_dim) : 0; }
+    int64_t n_blocks() const {
+        return block_size ? int64_t(keys.size()) / (block_size * kv_dim) : 0;
+    }
     size_t offset(std::span<const int32_t> table, int32_t pos) const {
         const int32_t block = table[size_t(pos / block_size)];
         return (size_t(block) * size_t(block_size) + size_t(pos % block_size)) * size_t(kv_dim);

@@ -11,8 +11,8 @@ class Head final : public Unit {
 public:
     Head(const gguf::File& f, const HParams& hp)
         : norm_(f32_vector(f, "output_norm.weight", hp.n_embd)),
-          classifier_(matrix(f, has_tensor(f, "output.weight") ? "output.weight"
-                                                                : "token_embd.weight",
+          classifier_(matrix(f,
+                             has_tensor(f, "output.weight") ? "output.weight" : "token_embd.weight",
                              hp.n_embd, hp.n_vocab)),
           eps_(hp.rms_eps) {}
 

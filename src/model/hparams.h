@@ -24,7 +24,7 @@ struct HParams {
     int64_t head_dim = 0;
     int64_t n_ff = 0;
     int64_t n_ctx_train = 0;
-    int64_t n_expert = 0;       // 0 for dense models
+    int64_t n_expert = 0;  // 0 for dense models
     int64_t n_expert_used = 0;
     float rms_eps = 1e-5f;
     float rope_theta = 10000.0f;

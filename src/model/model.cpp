@@ -34,9 +34,10 @@ std::unique_ptr<Model> Model::from_file(gguf::File file) {
     const auto it = builders().find(arch);
     if (it == builders().end()) {
         std::string known;
-        for (const auto& name : supported_architectures()) known += (known.empty() ? "" : ", ") + name;
-        throw std::runtime_error("model: unsupported architecture '" + arch + "' (supported: " +
-                                 known + ")");
+        for (const auto& name : supported_architectures())
+            known += (known.empty() ? "" : ", ") + name;
+        throw std::runtime_error("model: unsupported architecture '" + arch +
+                                 "' (supported: " + known + ")");
     }
     std::unique_ptr<Model> m(new Model());
     m->file_ = std::make_unique<gguf::File>(std::move(file));
@@ -49,7 +50,8 @@ Model::~Model() = default;
 
 void Model::reserve_kv(int32_t n_blocks, int32_t block_size) {
     for (auto& unit : units_)
-        if (auto* holder = dynamic_cast<KvHolder*>(unit.get())) holder->reserve_kv(n_blocks, block_size);
+        if (auto* holder = dynamic_cast<KvHolder*>(unit.get()))
+            holder->reserve_kv(n_blocks, block_size);
 }
 
 int64_t Model::kv_bytes_per_token() const {

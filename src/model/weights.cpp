@@ -18,15 +18,16 @@ const gguf::TensorInfo& shaped(const gguf::File& f, const std::string& name,
     const gguf::TensorInfo* t = f.find_tensor(name);
     if (!t) throw std::runtime_error("model: missing tensor '" + name + "'");
     if (t->dims != want)
-        throw std::runtime_error("model: tensor '" + name + "' has shape " +
-                                 shape_string(t->dims) + ", expected " + shape_string(want));
+        throw std::runtime_error("model: tensor '" + name + "' has shape " + shape_string(t->dims) +
+                                 ", expected " + shape_string(want));
     return *t;
 }
 
 void require_matmul_type(const gguf::TensorInfo& t) {
     if (!kernels::supports(t.type))
         throw std::runtime_error("model: tensor '" + t.name + "' has type " +
-                                 std::string(dtype_name(t.type)) + ", which matmul does not support");
+                                 std::string(dtype_name(t.type)) +
+                                 ", which matmul does not support");
 }
 
 }  // namespace
@@ -53,6 +54,8 @@ std::span<const float> f32_vector(const gguf::File& f, const std::string& name, 
     return {reinterpret_cast<const float*>(t.data), size_t(n)};
 }
 
-bool has_tensor(const gguf::File& f, const std::string& name) { return f.find_tensor(name); }
+bool has_tensor(const gguf::File& f, const std::string& name) {
+    return f.find_tensor(name);
+}
 
 }  // namespace ms::model

@@ -30,7 +30,9 @@ const DTypeTraits& traits(DType t) {
     return kTraits[0].second;  // unreachable for enum values
 }
 
-std::string_view dtype_name(DType t) { return traits(t).name; }
+std::string_view dtype_name(DType t) {
+    return traits(t).name;
+}
 
 float fp16_to_fp32(uint16_t h) {
     const uint32_t sign = uint32_t(h & 0x8000) << 16;

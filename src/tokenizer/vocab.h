@@ -36,7 +36,7 @@ public:
 
     virtual int32_t n_tokens() const = 0;
     virtual std::string_view token_text(Token id) const = 0;  // as stored in the vocabulary
-    virtual Token bos() const = 0;  // -1 when none
+    virtual Token bos() const = 0;                            // -1 when none
     virtual Token eos() const = 0;
     virtual bool is_end_of_generation(Token id) const = 0;  // eos, eot, <|im_end|>, ...
     virtual bool add_bos_default() const = 0;

@@ -94,7 +94,8 @@ TEST_F(EngineTest, ConcurrentRequestsMatchSingleRuns) {
     Engine engine(*model_, {.threads = 2, .n_ctx = 512, .kv_blocks = 64, .step_token_budget = 48});
     std::vector<std::unique_ptr<Collector>> requests;
     for (int i = 0; i < 8; ++i)
-        requests.push_back(std::make_unique<Collector>(engine, greedy(prompt_of(10 + 9 * i, i), 20)));
+        requests.push_back(
+            std::make_unique<Collector>(engine, greedy(prompt_of(10 + 9 * i, i), 20)));
     for (int i = 0; i < 8; ++i) {
         const auto outcome = requests[size_t(i)]->get();
         EXPECT_EQ(outcome.finish.reason, FinishReason::Length);
@@ -126,7 +127,8 @@ TEST_F(EngineTest, PreemptionWhenKvRunsOutKeepsResults) {
     for (int i = 0; i < 4; ++i)
         requests.push_back(std::make_unique<Collector>(engine, greedy(prompt_of(30, i), 40)));
     for (int i = 0; i < 4; ++i)
-        EXPECT_EQ(requests[size_t(i)]->get().tokens, alone(*reference_model_, prompt_of(30, i), 40));
+        EXPECT_EQ(requests[size_t(i)]->get().tokens,
+                  alone(*reference_model_, prompt_of(30, i), 40));
     EXPECT_GT(engine.stats().preemptions, 0u);
     EXPECT_EQ(engine.stats().kv_blocks_used, 0);
 }
@@ -156,7 +158,12 @@ TEST_F(EngineTest, StopFromCallbackAndCancelFreeBlocks) {
 
 TEST_F(EngineTest, RefusesBadRequestsAndOverload) {
     Engine engine(*model_, {.threads = 1, .n_ctx = 64, .kv_blocks = 16, .max_waiting = 2});
-    auto submit = [&](GenerationRequest r) { return engine.submit(std::move(r), {[](const TokenEvent&) { return true; }, [](const FinishEvent&) {}}).status; };
+    auto submit = [&](GenerationRequest r) {
+        return engine
+            .submit(std::move(r),
+                    {[](const TokenEvent&) { return true; }, [](const FinishEvent&) {}})
+            .status;
+    };
     EXPECT_EQ(submit(greedy({}, 4)), SubmitStatus::Invalid);
     EXPECT_EQ(submit(greedy({1, 99999}, 4)), SubmitStatus::Invalid);
     EXPECT_EQ(submit(greedy(prompt_of(64, 0), 4)), SubmitStatus::TooLong);
@@ -164,7 +171,8 @@ TEST_F(EngineTest, RefusesBadRequestsAndOverload) {
     hot.sampling.top_p = 0.0f;
     EXPECT_EQ(submit(hot), SubmitStatus::Invalid);
     int full = 0;
-    for (int i = 0; i < 20; ++i) full += submit(greedy(prompt_of(30, i), 30)) == SubmitStatus::QueueFull;
+    for (int i = 0; i < 20; ++i)
+        full += submit(greedy(prompt_of(30, i), 30)) == SubmitStatus::QueueFull;
     EXPECT_GT(full, 0);
     engine.drain();
     EXPECT_EQ(submit(greedy({1, 2}, 4)), SubmitStatus::Draining);
@@ -183,7 +191,10 @@ TEST_F(EngineTest, LogprobsAreNormalisedAndRanked) {
     request.top_logprobs = 5;
     std::vector<TokenEvent> events;
     std::promise<void> done;
-    engine.submit(request, {[&](const TokenEvent& e) { events.push_back(e); return true; },
+    engine.submit(request, {[&](const TokenEvent& e) {
+                                events.push_back(e);
+                                return true;
+                            },
                             [&](const FinishEvent&) { done.set_value(); }});
     done.get_future().wait();
     ASSERT_EQ(events.size(), 3u);
