@@ -31,8 +31,8 @@ int run(const ServeCommandOptions& o) {
     serve.service.model_name = o.served_model_name.empty()
                                    ? std::filesystem::path(o.model.path).stem().string()
                                    : o.served_model_name;
-    serve.service.chat_format =
-        tok::detect_chat_format(model->file().get_string("tokenizer.chat_template", ""));
+    serve.service.chat_template =
+        tok::ChatTemplate::from_jinja(model->file().get_string("tokenizer.chat_template", ""));
     if (!o.api_key_file.empty())
         serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
 
@@ -42,7 +42,7 @@ int run(const ServeCommandOptions& o) {
     engine::Engine engine(*model, engine_options);
     std::fprintf(stderr, "serving %s (chat format %s, context %d)\n",
                  serve.service.model_name.c_str(),
-                 std::string(tok::chat_format_name(serve.service.chat_format)).c_str(),
+                 std::string(tok::chat_format_name(serve.service.chat_template.format)).c_str(),
                  engine_options.n_ctx);
     return server::serve(engine, *vocab, std::move(serve));
 }

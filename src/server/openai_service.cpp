@@ -104,7 +104,7 @@ void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& reque
                                       "' does not exist; this server has '" + config_.model_name +
                                       "'.",
                                   "model_not_found");
-    auto prompt = build_prompt(parsed, vocab_, config_.chat_format);
+    auto prompt = build_prompt(parsed, vocab_, config_.chat_template);
     auto choices =
         make_generation_requests(parsed, std::move(prompt), engine_.options().n_ctx, random_seed());
     const JobContext context{engine_, vocab_, metrics_, config_.model_name};

@@ -19,7 +19,7 @@ namespace ms::server {
 
 struct ServiceConfig {
     std::string model_name;
-    tok::ChatFormat chat_format = tok::ChatFormat::Unknown;
+    tok::ChatTemplate chat_template;
     ApiKeys api_keys;
     RequestLimits limits;
 };

@@ -12,10 +12,10 @@ namespace {
 constexpr int32_t completion_default_max_tokens = 16;  // OpenAI's default for /v1/completions
 
 std::vector<int32_t> chat_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
-                                 tok::ChatFormat chat_format) {
+                                 const tok::ChatTemplate& chat_template) {
     std::string text;
     try {
-        text = tok::apply_chat_template(chat_format, request.messages, true);
+        text = chat_template.apply(request.messages, true);
     } catch (const std::invalid_argument& e) {
         throw ApiError::invalid(std::string("This model has no usable chat template: ") + e.what(),
                                 "messages");
@@ -35,10 +35,10 @@ void check_token_ids(const std::vector<int32_t>& ids, const tok::Vocab& vocab) {
 }  // namespace
 
 std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
-                                  tok::ChatFormat chat_format) {
+                                  const tok::ChatTemplate& chat_template) {
     std::vector<int32_t> prompt;
     if (request.endpoint == Endpoint::Chat) {
-        prompt = chat_prompt(request, vocab, chat_format);
+        prompt = chat_prompt(request, vocab, chat_template);
     } else if (request.prompt_is_tokens) {
         check_token_ids(request.prompt_tokens, vocab);
         prompt = request.prompt_tokens;

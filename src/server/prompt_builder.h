@@ -14,7 +14,7 @@ namespace ms::server {
 // Throws ApiError (400) for token ids outside the vocabulary, an empty prompt, or a model
 // without a usable chat template.
 std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
-                                  tok::ChatFormat chat_format);
+                                  const tok::ChatTemplate& chat_template);
 
 // Choice i gets seed (request.seed or random_seed) + i. max_tokens defaults to 16 for
 // completions and the rest of the context for chat, and never reaches past n_ctx. Throws

@@ -22,7 +22,7 @@ TEST(PromptBuilder, ChatUsesTemplate) {
     ParsedRequest r;
     r.messages = {{"system", "S"}, {"user", "hi"}};
     const ByteVocab vocab;
-    const auto prompt = build_prompt(r, vocab, tok::ChatFormat::ChatML);
+    const auto prompt = build_prompt(r, vocab, tok::ChatTemplate{tok::ChatFormat::ChatML, {}});
     std::string text;
     for (const auto id : prompt)
         if (id < 256) text += char(id);
@@ -34,21 +34,24 @@ TEST(PromptBuilder, ChatUsesTemplate) {
 TEST(PromptBuilder, ChatWithoutTemplateIsRejected) {
     ParsedRequest r;
     r.messages = {{"user", "hi"}};
-    EXPECT_THROW(build_prompt(r, ByteVocab(), tok::ChatFormat::Unknown), ApiError);
+    EXPECT_THROW(build_prompt(r, ByteVocab(), tok::ChatTemplate{}), ApiError);
 }
 
 TEST(PromptBuilder, TokenIdsMustBeInVocabulary) {
     const ByteVocab vocab;
-    EXPECT_EQ(build_prompt(completion({1, 257}), vocab, tok::ChatFormat::ChatML),
-              (std::vector<int32_t>{1, 257}));
-    EXPECT_THROW(build_prompt(completion({258}), vocab, tok::ChatFormat::ChatML), ApiError);
+    EXPECT_EQ(
+        build_prompt(completion({1, 257}), vocab, tok::ChatTemplate{tok::ChatFormat::ChatML, {}}),
+        (std::vector<int32_t>{1, 257}));
+    EXPECT_THROW(
+        build_prompt(completion({258}), vocab, tok::ChatTemplate{tok::ChatFormat::ChatML, {}}),
+        ApiError);
 }
 
 TEST(PromptBuilder, TextPromptGetsBos) {
     ParsedRequest r;
     r.endpoint = Endpoint::Completion;
     r.prompt_text = "ab";
-    EXPECT_EQ(build_prompt(r, ByteVocab(), tok::ChatFormat::ChatML),
+    EXPECT_EQ(build_prompt(r, ByteVocab(), tok::ChatTemplate{tok::ChatFormat::ChatML, {}}),
               (std::vector<int32_t>{ByteVocab::bos_id, 'a', 'b'}));
 }
 
