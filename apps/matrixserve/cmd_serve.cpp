@@ -19,6 +19,7 @@ struct ServeCommandOptions {
     server::HttpServerOptions http;
     std::string api_key_file;
     std::string served_model_name;
+    int64_t request_timeout_ms = 0;
 };
 
 int run(const ServeCommandOptions& o) {
@@ -33,6 +34,7 @@ int run(const ServeCommandOptions& o) {
                                    : o.served_model_name;
     serve.service.chat_template =
         tok::ChatTemplate::from_jinja(model->file().get_string("tokenizer.chat_template", ""));
+    serve.service.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
     if (!o.api_key_file.empty())
         serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
 
@@ -72,6 +74,9 @@ void add_serve_command(CLI::App& root) {
                     "tokens per engine step (chunked prefill)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    cmd->add_option("--request-timeout-ms", options->request_timeout_ms,
+                    "end a request after this long (finish_reason length; 0: never)")
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("--max-body-bytes", h.max_body_bytes, "largest request body (413 above)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();

@@ -107,6 +107,8 @@ void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& reque
     auto prompt = build_prompt(parsed, vocab_, config_.chat_template);
     auto choices =
         make_generation_requests(parsed, std::move(prompt), engine_.options().n_ctx, random_seed());
+    if (config_.request_timeout.count() > 0)
+        for (auto& choice : choices) choice.deadline = arrival + config_.request_timeout;
     const JobContext context{engine_, vocab_, metrics_, config_.model_name};
     std::make_shared<CompletionJob>(context, std::move(parsed), channel, arrival)
         ->start(std::move(choices));

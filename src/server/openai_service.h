@@ -2,6 +2,7 @@
 // metrics and health. Transport-free: it sees HttpRequest and ResponseChannel only.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -22,6 +23,7 @@ struct ServiceConfig {
     tok::ChatTemplate chat_template;
     ApiKeys api_keys;
     RequestLimits limits;
+    std::chrono::milliseconds request_timeout{0};  // 0: none; else finish_reason "length"
 };
 
 class OpenAiService {

@@ -193,3 +193,15 @@ def test_health_and_metrics_are_open(server):
         assert name in m, name
     assert m["generation_tokens_total"] > 0
     assert m['request_success_total{finished_reason="length"}'] > 0
+
+
+def test_request_timeout_ends_long_requests(binary, model_path):
+    srv = Server(binary, model_path, "--request-timeout-ms", 300, "-t", 2)
+    try:
+        result = srv.client().completions.create(model=srv.model, prompt="Once upon a time",
+                                                 max_tokens=2000, temperature=0,
+                                                 extra_body={"ignore_eos": True})
+        assert result.choices[0].finish_reason == "length"
+        assert 0 < result.usage.completion_tokens < 2000
+    finally:
+        assert srv.stop() == 0, srv.log_text()
