@@ -343,6 +343,7 @@ void Engine::Impl::finish(RequestState& r, FinishReason reason, const std::strin
     if (!r.callbacks.on_finish) return;  // already finished
     for (int32_t b : r.blocks) cache.release(b);
     r.blocks.clear();
+    update_stats();  // observers of on_finish see the blocks already returned
     FinishEvent event{reason, error, int32_t(r.request.prompt.size()), r.cached_prompt,
                       r.generated};
     auto on_finish = std::move(r.callbacks.on_finish);
