@@ -148,4 +148,10 @@ void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, fl
         std::max<int64_t>(1, kMinMacsPerTask / macs_per_block));
 }
 
+void dot_rows_f32(const float* rows, int64_t stride, int64_t n_rows, const float* x, int64_t cols,
+                  float* y) {
+    dot_rows_for(active_isa(), DType::F32)(rows, stride * int64_t(sizeof(float)), n_rows, x, cols,
+                                           y);
+}
+
 }  // namespace ms::kernels

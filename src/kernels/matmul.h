@@ -39,4 +39,9 @@ void matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, Thread
 void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool* pool);
 
+// y[r] = dot(row r, x) for n_rows F32 rows of cols elements spaced stride floats apart (an
+// attention head's scores against a block of cached keys).
+void dot_rows_f32(const float* rows, int64_t stride, int64_t n_rows, const float* x, int64_t cols,
+                  float* y);
+
 }  // namespace ms::kernels

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "gguf/gguf.h"
+#include "kernels/matmul.h"
 #include "kernels/thread_pool.h"
 #include "model/layer_math.h"
 #include "model/units.h"
@@ -117,12 +119,12 @@ private:
         const float* q = q_.row(token) + head * hd;
         const float scale = 1.0f / std::sqrt(float(hd));
         scores.resize(size_t(pos) + 1);
-        for (int32_t j = 0; j <= pos; ++j) {
-            const float* k = kv_.keys.data() + kv_.offset(table, j) + kv_head * hd;
-            float dot = 0.0f;
-            for (int64_t d = 0; d < hd; ++d) dot += q[d] * k[d];
-            scores[size_t(j)] = dot * scale;
+        for (int32_t start = 0; start <= pos; start += kv_.block_size) {
+            const int32_t n = std::min(kv_.block_size, pos + 1 - start);
+            const float* keys = kv_.keys.data() + kv_.offset(table, start) + kv_head * hd;
+            kernels::dot_rows_f32(keys, kv_.kv_dim, n, q, hd, scores.data() + start);
         }
+        for (float& s : scores) s *= scale;
         softmax(scores.data(), pos + 1);
         float* out = attn_.row(token) + head * hd;
         std::fill_n(out, hd, 0.0f);
