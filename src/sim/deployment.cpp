@@ -1,7 +1,9 @@
 #include "sim/deployment.h"
 
 #include <algorithm>
+#include <filesystem>
 
+#include "sim/gguf_model.h"
 #include "sim/yaml_fields.h"
 
 namespace ms::sim {
@@ -15,9 +17,12 @@ double dtype_bytes(const Fields& f, const char* key, const std::string& fallback
     f.fail(key, "expected int4, int8, fp8, bf16 or fp16, got '" + t + "'");
 }
 
-Precision load_precision(const Fields& f) {
+// `stored_weight_bytes` (> 0 for a GGUF model) is the default: the file's real weight size.
+Precision load_precision(const Fields& f, double stored_weight_bytes) {
     Precision p;
-    p.weight_bytes = dtype_bytes(f, "weights", "bf16");
+    p.weight_bytes = stored_weight_bytes > 0 && !f.has("weights")
+                         ? stored_weight_bytes
+                         : dtype_bytes(f, "weights", "bf16");
     p.dispatch_bytes = dtype_bytes(f, "activations", "bf16");
     p.kv_bytes = dtype_bytes(f, "kv", "bf16");
     p.low_precision_matmul = p.weight_bytes < 2 && p.dispatch_bytes < 2;
@@ -132,16 +137,32 @@ void load_pools(const Fields& root, Deployment& d) {
                                " has " + std::to_string(d.system.devices));
 }
 
-Deployment build(const YAML::Node& node, const std::string& origin,
-                 const std::string& catalog_dir) {
+// `model: NAME` from the catalog, or `model: {gguf: PATH}` with PATH relative to `base_dir`.
+GgufModel load_any_model(const Fields& root, const std::string& catalog_dir,
+                         const std::filesystem::path& base_dir) {
+    if (!root.has("model") || !root.node()["model"].IsMap())
+        return {load_model(catalog_dir, root.text("model")), 0};
+    const std::filesystem::path file = root.child("model").text("gguf");
+    const std::filesystem::path resolved = file.is_absolute() ? file : base_dir / file;
+    try {
+        return load_gguf_model(resolved.string());
+    } catch (const ConfigError& e) {
+        throw ConfigError(root.path("model.gguf") + ": " + e.what());
+    }
+}
+
+Deployment build(const YAML::Node& node, const std::string& origin, const std::string& catalog_dir,
+                 const std::filesystem::path& base_dir) {
     const Fields root(node, "");
     Deployment d;
     d.name = root.text_or("name", origin);
     d.system = load_system(catalog_dir, root.text("hardware"));
-    d.model = load_model(catalog_dir, root.text("model"));
-    d.precision = load_precision(root.has("precision")
-                                     ? root.child("precision")
-                                     : Fields(YAML::Node(YAML::NodeType::Map), "precision"));
+    const GgufModel model = load_any_model(root, catalog_dir, base_dir);
+    d.model = model.spec;
+    d.precision =
+        load_precision(root.has("precision") ? root.child("precision")
+                                             : Fields(YAML::Node(YAML::NodeType::Map), "precision"),
+                       model.weight_bytes_per_param);
     if (root.has("mtp")) {
         const Fields mtp = root.child("mtp");
         d.mtp_layers = mtp.count_or("layers", 0);
@@ -177,7 +198,7 @@ int Deployment::devices() const {
 Deployment load_deployment(const std::string& file, const std::string& catalog_dir) {
     const YAML::Node node = load_yaml_file(file);
     try {
-        return build(node, file, catalog_dir);
+        return build(node, file, catalog_dir, std::filesystem::path(file).parent_path());
     } catch (const ConfigError& e) {
         throw ConfigError(file + ": " + e.what());
     }
@@ -190,7 +211,7 @@ Deployment parse_deployment(const std::string& yaml_text, const std::string& cat
     } catch (const YAML::Exception& e) {
         throw ConfigError(e.what());
     }
-    return build(node, "deployment", catalog_dir);
+    return build(node, "deployment", catalog_dir, ".");
 }
 
 }  // namespace ms::sim

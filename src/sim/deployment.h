@@ -75,6 +75,8 @@ struct Deployment {
     double chips() const { return double(devices()) / system.device.devices_per_chip; }
 };
 
+// A `model: {gguf: PATH}` is relative to the file's directory (for parse_deployment, to the
+// current directory).
 Deployment load_deployment(const std::string& file, const std::string& catalog_dir);
 Deployment parse_deployment(const std::string& yaml_text, const std::string& catalog_dir);
 
