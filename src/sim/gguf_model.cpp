@@ -13,7 +13,12 @@ public:
     explicit ArchKeys(const gguf::File& f)
         : f_(f), prefix_(f.get_string("general.architecture") + ".") {}
 
-    int count(const std::string& key) const { return int(f_.get_u32(prefix_ + key)); }
+    // A required size: at least 1 (a zero would divide by zero or mean an empty model).
+    int count(const std::string& key) const {
+        const uint32_t n = f_.get_u32(prefix_ + key);
+        if (n == 0) throw gguf::Error("gguf: key '" + prefix_ + key + "' is 0");
+        return int(n);
+    }
     int count_or(const std::string& key, int fallback) const {
         return int(f_.get_u32(prefix_ + key, uint32_t(fallback)));
     }
