@@ -7,7 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 // clang-format on
-#include <optional>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 
 #include "loadgen/sse_parser.h"
@@ -151,7 +152,8 @@ private:
         co_await http::async_write(stream, make_request(request), use_awaitable);
         beast::flat_buffer buffer;
         http::response_parser<http::buffer_body> parser;
-        parser.body_limit(boost::none);
+        // Not boost::none: Boost 1.74 then rejects every body with a Content-Length.
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         co_await http::async_read_header(stream, buffer, parser, use_awaitable);
         replied = true;
         if (parser.get().result() != http::status::ok) {
