@@ -138,8 +138,8 @@ void load_pools(const Fields& root, Deployment& d) {
 }
 
 // `model: NAME` from the catalog, or `model: {gguf: PATH}` with PATH relative to `base_dir`.
-GgufModel load_any_model(const Fields& root, const std::string& catalog_dir,
-                         const std::filesystem::path& base_dir) {
+LoadedModel load_any_model(const Fields& root, const std::string& catalog_dir,
+                           const std::filesystem::path& base_dir) {
     if (!root.has("model") || !root.node()["model"].IsMap())
         return {load_model(catalog_dir, root.text("model")), 0};
     const std::filesystem::path file = root.child("model").text("gguf");
@@ -157,7 +157,7 @@ Deployment build(const YAML::Node& node, const std::string& origin, const std::s
     Deployment d;
     d.name = root.text_or("name", origin);
     d.system = load_system(catalog_dir, root.text("hardware"));
-    const GgufModel model = load_any_model(root, catalog_dir, base_dir);
+    const LoadedModel model = load_any_model(root, catalog_dir, base_dir);
     d.model = model.spec;
     d.precision =
         load_precision(root.has("precision") ? root.child("precision")

@@ -88,7 +88,7 @@ double weight_bytes_per_param(const gguf::File& f) {
 
 }  // namespace
 
-GgufModel load_gguf_model(const std::string& path) {
+LoadedModel load_gguf_model(const std::string& path) {
     try {
         const gguf::File f = gguf::File::open(path);
         return {read_shapes(f), weight_bytes_per_param(f)};

@@ -6,14 +6,15 @@
 
 namespace ms::sim {
 
-struct GgufModel {
+struct LoadedModel {
     ModelSpec spec;
-    // Mean bytes per element over the weight matrices as stored (quantized blocks included),
-    // so the cost model streams the file's real weight size rather than a nominal precision.
+    // From a GGUF file: mean bytes per element over its weight matrices as stored (quantized
+    // blocks included), so the cost model streams the real weight size rather than a nominal
+    // precision. 0 for catalog models: the deployment's precision decides.
     double weight_bytes_per_param = 0;
 };
 
 // Throws ConfigError naming the file and the missing or unsupported metadata key.
-GgufModel load_gguf_model(const std::string& path);
+LoadedModel load_gguf_model(const std::string& path);
 
 }  // namespace ms::sim

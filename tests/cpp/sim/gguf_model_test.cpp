@@ -60,7 +60,7 @@ std::string write_header_only_gguf() {
 }
 
 TEST(GgufModel, ReadsDenseShapesAndWeightBytes) {
-    const GgufModel g = load_gguf_model(kStories);
+    const LoadedModel g = load_gguf_model(kStories);
     const ModelSpec& m = g.spec;
     EXPECT_EQ(m.name, "stories260K");
     EXPECT_EQ(m.layers, 5);
@@ -100,7 +100,7 @@ TEST(GgufModel, QuantizedFileGivesItsRealWeightBytes) {
     const std::string smollm2 =
         std::string(MS_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
     if (!fs::exists(smollm2)) GTEST_SKIP() << smollm2 << " not present";
-    const GgufModel g = load_gguf_model(smollm2);
+    const LoadedModel g = load_gguf_model(smollm2);
     EXPECT_EQ(g.spec.layers, 30);
     EXPECT_EQ(g.spec.hidden, 576);
     EXPECT_EQ(g.spec.vocab, 49152);
