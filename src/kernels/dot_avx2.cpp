@@ -7,4 +7,8 @@ DotRows avx2_dot_rows(DType type) {
     return x86_dot_rows<Avx2>(type);
 }
 
+DotTokens avx2_dot_tokens(DType type) {
+    return x86_dot_tokens<Avx2>(type);
+}
+
 }  // namespace ms::kernels

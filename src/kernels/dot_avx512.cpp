@@ -7,4 +7,8 @@ DotRows avx512_dot_rows(DType type) {
     return x86_dot_rows<Avx512Dot<false>>(type);
 }
 
+DotTokens avx512_dot_tokens(DType type) {
+    return x86_dot_tokens<Avx512Dot<false>>(type);
+}
+
 }  // namespace ms::kernels

@@ -8,4 +8,8 @@ DotRows avx512_vnni_dot_rows(DType type) {
     return x86_legacy_dot_rows<Avx512Dot<true>>(type);
 }
 
+DotTokens avx512_vnni_dot_tokens(DType type) {
+    return x86_dot_tokens<Avx512Dot<true>>(type);
+}
+
 }  // namespace ms::kernels

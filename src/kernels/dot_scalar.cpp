@@ -81,42 +81,71 @@ float dot_k_q8_k(const void* w_row, const void* act_row, int64_t cols) {
     return sum;
 }
 
-template <float (*Dot)(const void*, const void*, int64_t)>
+using RowDot = float (*)(const void* w_row, const void* act_row, int64_t cols);
+
+template <RowDot Dot>
 void each_row(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
               float* y) {
     const auto* rows = static_cast<const std::byte*>(w);
     for (int64_t r = 0; r < n_rows; ++r) y[r] = Dot(rows + r * stride, act_row, cols);
 }
 
-}  // namespace
+template <RowDot Dot>
+void each_token(const void* w, int64_t stride, int64_t n_rows, const void* act, int64_t act_stride,
+                int64_t n_tokens, int64_t cols, float* y, int64_t y_stride) {
+    for (int64_t t = 0; t < n_tokens; ++t)
+        each_row<Dot>(w, stride, n_rows, static_cast<const std::byte*>(act) + t * act_stride, cols,
+                      y + t * y_stride);
+}
 
-DotRows scalar_dot_rows(DType type) {
+// The two table shapes, so that one switch maps each type to its row dot product.
+struct RowsOf {
+    template <RowDot Dot>
+    static constexpr DotRows of = each_row<Dot>;
+};
+struct TokensOf {
+    template <RowDot Dot>
+    static constexpr DotTokens of = each_token<Dot>;
+};
+
+template <typename Shape>
+auto scalar_kernel(DType type) -> decltype(Shape::template of<dot_f32>) {
     switch (type) {
         case DType::F32:
-            return each_row<dot_f32>;
+            return Shape::template of<dot_f32>;
         case DType::F16:
-            return each_row<dot_half<fp16_to_fp32>>;
+            return Shape::template of<dot_half<fp16_to_fp32>>;
         case DType::BF16:
-            return each_row<dot_half<bf16_to_fp32>>;
+            return Shape::template of<dot_half<bf16_to_fp32>>;
         case DType::Q4_0:
-            return each_row<dot_legacy_q8_0<BlockQ4_0>>;
+            return Shape::template of<dot_legacy_q8_0<BlockQ4_0>>;
         case DType::Q5_0:
-            return each_row<dot_legacy_q8_0<BlockQ5_0>>;
+            return Shape::template of<dot_legacy_q8_0<BlockQ5_0>>;
         case DType::Q8_0:
-            return each_row<dot_legacy_q8_0<BlockQ8_0>>;
+            return Shape::template of<dot_legacy_q8_0<BlockQ8_0>>;
         case DType::Q4_1:
-            return each_row<dot_legacy_q8_1<BlockQ4_1>>;
+            return Shape::template of<dot_legacy_q8_1<BlockQ4_1>>;
         case DType::Q5_1:
-            return each_row<dot_legacy_q8_1<BlockQ5_1>>;
+            return Shape::template of<dot_legacy_q8_1<BlockQ5_1>>;
         case DType::Q4_K:
-            return each_row<dot_k_q8_k<BlockQ4_K>>;
+            return Shape::template of<dot_k_q8_k<BlockQ4_K>>;
         case DType::Q5_K:
-            return each_row<dot_k_q8_k<BlockQ5_K>>;
+            return Shape::template of<dot_k_q8_k<BlockQ5_K>>;
         case DType::Q6_K:
-            return each_row<dot_k_q8_k<BlockQ6_K>>;
+            return Shape::template of<dot_k_q8_k<BlockQ6_K>>;
         default:
             return nullptr;
     }
+}
+
+}  // namespace
+
+DotRows scalar_dot_rows(DType type) {
+    return scalar_kernel<RowsOf>(type);
+}
+
+DotTokens scalar_dot_tokens(DType type) {
+    return scalar_kernel<TokensOf>(type);
 }
 
 }  // namespace ms::kernels

@@ -128,50 +128,77 @@ struct RowGroup {
     }
 };
 
+// kTokens activation rows, act_stride bytes apart, read block by block.
+template <typename Act, int kTokens>
+struct TokenGroup {
+    const Act* row[kTokens];
+    TokenGroup(const std::byte* first, int64_t stride) {
+        for (int t = 0; t < kTokens; ++t) row[t] = reinterpret_cast<const Act*>(first + t * stride);
+    }
+};
+
 // Symmetric formats: sum of d_w * d_x * dot(q_w, q_x). Formats with a minimum add m_w * s_x.
-template <typename S, typename Block, int kRows>
-void dot_legacy(const std::byte* w_rows, int64_t stride, const void* act_row, int64_t cols,
-                float* y) {
+// kRows weight rows against kTokens activation rows: each weight block is unpacked once for
+// all tokens. Every (row, token) pair goes through the same operations in the same order
+// whatever kRows and kTokens are, so results do not depend on the grouping.
+template <typename S, typename Block, int kRows, int kTokens>
+void dot_legacy(const std::byte* w_rows, int64_t stride, const std::byte* act, int64_t act_stride,
+                int64_t cols, float* y, int64_t y_stride) {
     constexpr bool kHasMin = !Legacy<Block>::kSigned;
     using Act = std::conditional_t<kHasMin, BlockQ8_1, BlockQ8_0>;
     const RowGroup<Block, kRows> w(w_rows, stride);
-    const auto* x = static_cast<const Act*>(act_row);
+    const TokenGroup<Act, kTokens> x(act, act_stride);
     const int64_t n_blocks = cols / kQK;
 
-    typename S::F acc[kRows];
-    float min_sum[kRows];
-    for (int r = 0; r < kRows; ++r) {
-        acc[r] = S::fzero();
-        min_sum[r] = 0.0f;
-    }
+    typename S::F acc[kRows][kTokens];
+    float min_sum[kRows][kTokens];
+    for (int r = 0; r < kRows; ++r)
+        for (int t = 0; t < kTokens; ++t) {
+            acc[r][t] = S::fzero();
+            min_sum[r][t] = 0.0f;
+        }
     int64_t b = 0;
     for (; b + S::kParts <= n_blocks; b += S::kParts) {
-        const auto xq = S::combine([&](int i) { return load256(x[b + i].qs); });
-        float x_scale[S::kParts], x_sum[S::kParts];
-        for (int i = 0; i < S::kParts; ++i) {
-            x_scale[i] = half_to_float(x[b + i].d);
-            if constexpr (kHasMin) x_sum[i] = half_to_float(x[b + i].s);
+        typename S::I xq[kTokens];
+        float x_scale[kTokens][S::kParts], x_sum[kTokens][S::kParts];
+        for (int t = 0; t < kTokens; ++t) {
+            const Act* xb = x.row[t] + b;
+            xq[t] = S::combine([&](int i) { return load256(xb[i].qs); });
+            for (int i = 0; i < S::kParts; ++i) {
+                x_scale[t][i] = half_to_float(xb[i].d);
+                if constexpr (kHasMin) x_sum[t][i] = half_to_float(xb[i].s);
+            }
         }
         for (int r = 0; r < kRows; ++r) {
             const Block* wb = w.row[r] + b;
             const auto wq = S::combine([&](int i) { return Legacy<Block>::quants(wb[i]); });
-            const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq)
-                                                     : S::dot_u8s8(S::zero(), wq, xq);
-            float scales[S::kParts];
+            float w_scale[S::kParts], w_min[S::kParts];
             for (int i = 0; i < S::kParts; ++i) {
-                scales[i] = half_to_float(wb[i].d) * x_scale[i];
-                if constexpr (kHasMin) min_sum[r] += half_to_float(wb[i].m) * x_sum[i];
+                w_scale[i] = half_to_float(wb[i].d);
+                if constexpr (kHasMin) w_min[i] = half_to_float(wb[i].m);
             }
-            acc[r] = S::fmadd(S::to_float(sums), S::broadcast_parts(scales), acc[r]);
+            for (int t = 0; t < kTokens; ++t) {
+                const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq[t])
+                                                         : S::dot_u8s8(S::zero(), wq, xq[t]);
+                float scales[S::kParts];
+                for (int i = 0; i < S::kParts; ++i) {
+                    scales[i] = w_scale[i] * x_scale[t][i];
+                    if constexpr (kHasMin) min_sum[r][t] += w_min[i] * x_sum[t][i];
+                }
+                acc[r][t] = S::fmadd(S::to_float(sums), S::broadcast_parts(scales), acc[r][t]);
+            }
         }
     }
-    for (int r = 0; r < kRows; ++r) y[r] = S::hsum(acc[r]) + min_sum[r];
+    for (int r = 0; r < kRows; ++r)
+        for (int t = 0; t < kTokens; ++t) y[t * y_stride + r] = S::hsum(acc[r][t]) + min_sum[r][t];
     if constexpr (S::kParts > 1) {
         if (b == n_blocks) return;
-        float tail[kRows];
-        dot_legacy<typename S::Half, Block, kRows>(w_rows + b * int64_t(sizeof(Block)), stride,
-                                                   x + b, (n_blocks - b) * kQK, tail);
-        for (int r = 0; r < kRows; ++r) y[r] += tail[r];
+        float tail[kTokens][kRows];
+        dot_legacy<typename S::Half, Block, kRows, kTokens>(
+            w_rows + b * int64_t(sizeof(Block)), stride, act + b * int64_t(sizeof(Act)), act_stride,
+            (n_blocks - b) * kQK, &tail[0][0], kRows);
+        for (int r = 0; r < kRows; ++r)
+            for (int t = 0; t < kTokens; ++t) y[t * y_stride + r] += tail[t][r];
     }
 }
 
@@ -282,8 +309,10 @@ float dot_q6_k(const void* w_row, const void* act_row, int64_t cols) {
 
 // ---- Tables --------------------------------------------------------------------------------
 
-// Legacy rows go four at a time (sharing activation loads), then one at a time.
+// Legacy rows go four at a time (sharing activation loads), then one at a time; tokens go
+// four at a time (sharing weight unpacking), then two, then one.
 constexpr int kRowGroup = 4;
+constexpr int kTokenGroup = 4;
 
 // Streaming a matrix larger than the caches (the output head) runs at about half the memory
 // bandwidth on the hardware prefetcher alone; asking for the next row group ahead doubles it.
@@ -292,19 +321,45 @@ inline void prefetch(const std::byte* begin, const std::byte* end) {
         _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
 }
 
-template <typename S, typename Block>
-void legacy_rows(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
-                 float* y) {
-    const auto* rows = static_cast<const std::byte*>(w);
+// Every row against kTokens activation rows.
+template <typename S, typename Block, int kTokens>
+void legacy_row_groups(const std::byte* rows, int64_t stride, int64_t n_rows, const std::byte* act,
+                       int64_t act_stride, int64_t cols, float* y, int64_t y_stride) {
     const std::byte* rows_end = rows + n_rows * stride;
     int64_t r = 0;
     for (; r + kRowGroup <= n_rows; r += kRowGroup) {
         const std::byte* next_group = rows + (r + kRowGroup) * stride;
         prefetch(next_group, std::min(rows_end, next_group + kRowGroup * stride));
-        dot_legacy<S, Block, kRowGroup>(rows + r * stride, stride, act_row, cols, y + r);
+        dot_legacy<S, Block, kRowGroup, kTokens>(rows + r * stride, stride, act, act_stride, cols,
+                                                 y + r, y_stride);
     }
     for (; r < n_rows; ++r)
-        dot_legacy<S, Block, 1>(rows + r * stride, stride, act_row, cols, y + r);
+        dot_legacy<S, Block, 1, kTokens>(rows + r * stride, stride, act, act_stride, cols, y + r,
+                                         y_stride);
+}
+
+template <typename S, typename Block>
+void legacy_rows(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
+                 float* y) {
+    legacy_row_groups<S, Block, 1>(static_cast<const std::byte*>(w), stride, n_rows,
+                                   static_cast<const std::byte*>(act_row), 0, cols, y, 0);
+}
+
+template <typename S, typename Block>
+void legacy_tokens(const void* w, int64_t stride, int64_t n_rows, const void* act,
+                   int64_t act_stride, int64_t n_tokens, int64_t cols, float* y, int64_t y_stride) {
+    const auto* rows = static_cast<const std::byte*>(w);
+    const auto* acts = static_cast<const std::byte*>(act);
+    auto run = [&](auto tokens, int64_t t) {
+        legacy_row_groups<S, Block, decltype(tokens)::value>(rows, stride, n_rows,
+                                                             acts + t * act_stride, act_stride,
+                                                             cols, y + t * y_stride, y_stride);
+    };
+    int64_t t = 0;
+    for (; t + kTokenGroup <= n_tokens; t += kTokenGroup)
+        run(std::integral_constant<int, kTokenGroup>{}, t);
+    for (; t + 2 <= n_tokens; t += 2) run(std::integral_constant<int, 2>{}, t);
+    for (; t < n_tokens; ++t) run(std::integral_constant<int, 1>{}, t);
 }
 
 template <float (*Dot)(const void*, const void*, int64_t)>
@@ -314,23 +369,44 @@ void each_row(const void* w, int64_t stride, int64_t n_rows, const void* act_row
     for (int64_t r = 0; r < n_rows; ++r) y[r] = Dot(rows + r * stride, act_row, cols);
 }
 
+// The two table shapes, so that one switch maps each legacy type to its kernel.
+struct LegacyRowsOf {
+    template <typename S, typename Block>
+    static constexpr DotRows of = legacy_rows<S, Block>;
+};
+struct LegacyTokensOf {
+    template <typename S, typename Block>
+    static constexpr DotTokens of = legacy_tokens<S, Block>;
+};
+
 // Kernels built on u8 x s8 dot products, the ones VNNI speeds up.
-template <typename S>
-DotRows x86_legacy_dot_rows(DType type) {
+template <typename S, typename Shape>
+auto x86_legacy_kernel(DType type) -> decltype(Shape::template of<S, BlockQ4_0>) {
     switch (type) {
         case DType::Q4_0:
-            return legacy_rows<S, BlockQ4_0>;
+            return Shape::template of<S, BlockQ4_0>;
         case DType::Q4_1:
-            return legacy_rows<S, BlockQ4_1>;
+            return Shape::template of<S, BlockQ4_1>;
         case DType::Q5_0:
-            return legacy_rows<S, BlockQ5_0>;
+            return Shape::template of<S, BlockQ5_0>;
         case DType::Q5_1:
-            return legacy_rows<S, BlockQ5_1>;
+            return Shape::template of<S, BlockQ5_1>;
         case DType::Q8_0:
-            return legacy_rows<S, BlockQ8_0>;
+            return Shape::template of<S, BlockQ8_0>;
         default:
             return nullptr;
     }
+}
+
+template <typename S>
+DotRows x86_legacy_dot_rows(DType type) {
+    return x86_legacy_kernel<S, LegacyRowsOf>(type);
+}
+
+// Only the legacy formats have multi-token kernels.
+template <typename S>
+DotTokens x86_dot_tokens(DType type) {
+    return x86_legacy_kernel<S, LegacyTokensOf>(type);
 }
 
 template <typename S>

@@ -39,23 +39,29 @@ Isa clamp_isa(Isa isa) {
     return std::min(isa, detected_isa());
 }
 
-// The best kernel at or below isa.
-DotRows dot_rows_for(Isa isa, DType type) {
-    DotRows dot = nullptr;
-    switch (isa) {
-        case Isa::Avx512Vnni:
-            if ((dot = avx512_vnni_dot_rows(type))) return dot;
-            [[fallthrough]];
-        case Isa::Avx512:
-            if ((dot = avx512_dot_rows(type))) return dot;
-            [[fallthrough]];
-        case Isa::Avx2:
-            if ((dot = avx2_dot_rows(type))) return dot;
-            [[fallthrough]];
-        case Isa::Scalar:
-            break;
-    }
-    return scalar_dot_rows(type);
+// Each ISA's tables, indexed by Isa.
+struct IsaTables {
+    DotRows (*rows)(DType);
+    DotTokens (*tokens)(DType);
+};
+constexpr IsaTables kIsaTables[] = {{scalar_dot_rows, scalar_dot_tokens},
+                                    {avx2_dot_rows, avx2_dot_tokens},
+                                    {avx512_dot_rows, avx512_dot_tokens},
+                                    {avx512_vnni_dot_rows, avx512_vnni_dot_tokens}};
+
+// The kernels of the best ISA at or below isa that has a row kernel for the type. The
+// multi-token kernel comes from that same ISA (or is null), so it matches the row kernel bit
+// for bit.
+struct Kernels {
+    DotRows rows = nullptr;
+    DotTokens tokens = nullptr;
+};
+
+Kernels kernels_for(Isa isa, DType type) {
+    for (int level = int(isa); level >= 0; --level)
+        if (const DotRows rows = kIsaTables[level].rows(type))
+            return {rows, kIsaTables[level].tokens(type)};
+    return {};
 }
 
 // Activations in the weight type's format, one row per token. F32 needs no copy.
@@ -113,8 +119,8 @@ void matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, Thread
 
 void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool* pool) {
-    const DotRows dot = dot_rows_for(clamp_isa(isa), w.type);
-    if (!dot)
+    const Kernels kernels = kernels_for(clamp_isa(isa), w.type);
+    if (!kernels.rows)
         throw std::invalid_argument("matmul: unsupported weight type " +
                                     std::string(dtype_name(w.type)));
     if (w.cols % traits(w.type).block_elems != 0)
@@ -132,9 +138,16 @@ void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, fl
     auto multiply_rows = [&](int64_t r0, int64_t r1) {
         for (int64_t tile = r0; tile < r1; tile += tile_rows) {
             const int64_t tile_end = std::min(r1, tile + tile_rows);
-            for (int64_t t = 0; t < n_tokens; ++t)
-                dot(weights + tile * w_bytes, w_bytes, tile_end - tile, act + t * act_bytes, w.cols,
-                    y + t * w.rows + tile);
+            const std::byte* tile_weights = weights + tile * w_bytes;
+            // Several tokens per weight block where the ISA has a kernel for it (same results).
+            if (n_tokens > 1 && kernels.tokens) {
+                kernels.tokens(tile_weights, w_bytes, tile_end - tile, act, act_bytes, n_tokens,
+                               w.cols, y + tile, w.rows);
+            } else {
+                for (int64_t t = 0; t < n_tokens; ++t)
+                    kernels.rows(tile_weights, w_bytes, tile_end - tile, act + t * act_bytes,
+                                 w.cols, y + t * w.rows + tile);
+            }
         }
     };
     if (!pool) return multiply_rows(0, w.rows);
@@ -150,8 +163,8 @@ void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, fl
 
 void dot_rows_f32(const float* rows, int64_t stride, int64_t n_rows, const float* x, int64_t cols,
                   float* y) {
-    dot_rows_for(active_isa(), DType::F32)(rows, stride * int64_t(sizeof(float)), n_rows, x, cols,
-                                           y);
+    kernels_for(active_isa(), DType::F32)
+        .rows(rows, stride * int64_t(sizeof(float)), n_rows, x, cols, y);
 }
 
 }  // namespace ms::kernels

@@ -7,12 +7,15 @@
 
 #include "kernels/row_dot.h"
 #include "random_matrix.h"
+#include "token_batch.h"
 
 namespace ms::kernels {
 
 // The emulated builds of avx512_dot_rows and avx512_vnni_dot_rows, renamed at compile time.
 DotRows emulated_avx512_dot_rows(DType type);
 DotRows emulated_avx512_vnni_dot_rows(DType type);
+DotTokens emulated_avx512_dot_tokens(DType type);
+DotTokens emulated_avx512_vnni_dot_tokens(DType type);
 
 namespace {
 
@@ -51,6 +54,12 @@ TEST(EmulatedAvx512, AgreesWithScalar) {
                         ASSERT_NEAR(actual[r], expected[r], tolerance) << "row " << r;
                 }
         }
+}
+
+TEST(EmulatedAvx512, TokensMatchScalarAndRowsPerToken) {
+    std::mt19937 rng(12);
+    check_dot_tokens(emulated_avx512_dot_rows, emulated_avx512_dot_tokens, rng);
+    check_dot_tokens(emulated_avx512_vnni_dot_rows, emulated_avx512_vnni_dot_tokens, rng);
 }
 
 }  // namespace

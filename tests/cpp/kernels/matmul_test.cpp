@@ -11,6 +11,7 @@
 
 #include "kernels/thread_pool.h"
 #include "random_matrix.h"
+#include "token_batch.h"
 
 namespace ms::kernels {
 namespace {
@@ -87,6 +88,48 @@ TEST(Matmul, ScalarCloseToDequantizedFloatDot) {
                 }
             }
         }
+}
+
+TEST(DotTokens, ScalarMatchesRowsPerToken) {
+    std::mt19937 rng(4);
+    check_dot_tokens(scalar_dot_rows, scalar_dot_tokens, rng);
+}
+
+TEST(DotTokens, Avx2MatchesScalarAndRowsPerToken) {
+    if (detected_isa() < Isa::Avx2) GTEST_SKIP() << "no AVX2";
+    std::mt19937 rng(5);
+    check_dot_tokens(avx2_dot_rows, avx2_dot_tokens, rng);
+}
+
+TEST(DotTokens, Avx512MatchesScalarAndRowsPerToken) {
+    if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 (see the emulated test)";
+    std::mt19937 rng(6);
+    check_dot_tokens(avx512_dot_rows, avx512_dot_tokens, rng);
+    if (detected_isa() >= Isa::Avx512Vnni)
+        check_dot_tokens(avx512_vnni_dot_rows, avx512_vnni_dot_tokens, rng);
+}
+
+// A batch of tokens gives, bit for bit, what the tokens give one at a time (the serving
+// engine batches sequences and must not change their outputs).
+TEST(Matmul, BatchedTokensBitIdenticalToOneAtATime) {
+    std::mt19937 rng(7);
+    ThreadPool pool(2);
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni})
+        for (DType type : kTypes)
+            for (int64_t n_tokens : kTestTokens) {
+                SCOPED_TRACE(::testing::Message()
+                             << isa_name(isa) << " " << dtype_name(type) << " tokens=" << n_tokens);
+                const int64_t rows = 301, cols = 17 * traits(type).block_elems;
+                const RandomMatrix w(type, rows, cols, rng);
+                const auto x = random_activations(cols * n_tokens, rng);
+                const auto batched = run(isa, w, x, n_tokens, &pool);
+                std::vector<float> one_by_one(batched.size());
+                for (int64_t t = 0; t < n_tokens; ++t)
+                    matmul_with(isa, w.view, x.data() + t * cols, 1, one_by_one.data() + t * rows,
+                                nullptr);
+                ASSERT_EQ(0, std::memcmp(batched.data(), one_by_one.data(),
+                                         batched.size() * sizeof(float)));
+            }
 }
 
 TEST(Matmul, PoolGivesSameResultAsSingleThread) {
