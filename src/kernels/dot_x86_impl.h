@@ -131,16 +131,26 @@ struct RowGroup {
 // kTokens activation rows, act_stride bytes apart, read block by block.
 template <typename Act, int kTokens>
 struct TokenGroup {
+    static_assert(kTokens <= 4, "per-token floats travel in one SSE register");
     const Act* row[kTokens];
     TokenGroup(const std::byte* first, int64_t stride) {
         for (int t = 0; t < kTokens; ++t) row[t] = reinterpret_cast<const Act*>(first + t * stride);
+    }
+    // A half-precision field of block b of every token, as floats in the low lanes. Packed in
+    // a general register: a round trip through memory would stall on store forwarding.
+    template <typename Field>
+    __m128 halves(int64_t b, Field field) const {
+        uint64_t packed = 0;
+        for (int t = 0; t < kTokens; ++t) packed |= uint64_t(row[t][b].*field) << (16 * t);
+        return _mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(packed)));
     }
 };
 
 // Symmetric formats: sum of d_w * d_x * dot(q_w, q_x). Formats with a minimum add m_w * s_x.
 // kRows weight rows against kTokens activation rows: each weight block is unpacked once for
-// all tokens. Every (row, token) pair goes through the same operations in the same order
-// whatever kRows and kTokens are, so results do not depend on the grouping.
+// all tokens, and the minimum terms of all tokens take one SSE lane each. Every (row, token)
+// pair goes through the same operations in the same order whatever kRows and kTokens are (the
+// minimum term is an explicit fused multiply-add), so results do not depend on the grouping.
 template <typename S, typename Block, int kRows, int kTokens>
 void dot_legacy(const std::byte* w_rows, int64_t stride, const std::byte* act, int64_t act_stride,
                 int64_t cols, float* y, int64_t y_stride) {
@@ -151,46 +161,49 @@ void dot_legacy(const std::byte* w_rows, int64_t stride, const std::byte* act, i
     const int64_t n_blocks = cols / kQK;
 
     typename S::F acc[kRows][kTokens];
-    float min_sum[kRows][kTokens];
-    for (int r = 0; r < kRows; ++r)
-        for (int t = 0; t < kTokens; ++t) {
-            acc[r][t] = S::fzero();
-            min_sum[r][t] = 0.0f;
-        }
+    __m128 min_sum[kRows];  // lane t: token t
+    for (int r = 0; r < kRows; ++r) {
+        min_sum[r] = _mm_setzero_ps();
+        for (int t = 0; t < kTokens; ++t) acc[r][t] = S::fzero();
+    }
     int64_t b = 0;
     for (; b + S::kParts <= n_blocks; b += S::kParts) {
         typename S::I xq[kTokens];
-        float x_scale[kTokens][S::kParts], x_sum[kTokens][S::kParts];
+        for (int t = 0; t < kTokens; ++t)
+            xq[t] = S::combine([&](int i) { return load256(x.row[t][b + i].qs); });
+        // Scales broadcast once per token and once per row, multiplied per (row, token).
+        typename S::F x_scale[kTokens];
         for (int t = 0; t < kTokens; ++t) {
-            const Act* xb = x.row[t] + b;
-            xq[t] = S::combine([&](int i) { return load256(xb[i].qs); });
-            for (int i = 0; i < S::kParts; ++i) {
-                x_scale[t][i] = half_to_float(xb[i].d);
-                if constexpr (kHasMin) x_sum[t][i] = half_to_float(xb[i].s);
-            }
+            float per_part[S::kParts];
+            for (int i = 0; i < S::kParts; ++i) per_part[i] = half_to_float(x.row[t][b + i].d);
+            x_scale[t] = S::broadcast_parts(per_part);
         }
+        [[maybe_unused]] __m128 x_sum[S::kParts];
+        if constexpr (kHasMin)
+            for (int i = 0; i < S::kParts; ++i) x_sum[i] = x.halves(b + i, &Act::s);
         for (int r = 0; r < kRows; ++r) {
             const Block* wb = w.row[r] + b;
             const auto wq = S::combine([&](int i) { return Legacy<Block>::quants(wb[i]); });
-            float w_scale[S::kParts], w_min[S::kParts];
+            float w_per_part[S::kParts];
             for (int i = 0; i < S::kParts; ++i) {
-                w_scale[i] = half_to_float(wb[i].d);
-                if constexpr (kHasMin) w_min[i] = half_to_float(wb[i].m);
+                w_per_part[i] = half_to_float(wb[i].d);
+                if constexpr (kHasMin)
+                    min_sum[r] =
+                        _mm_fmadd_ps(_mm_set1_ps(half_to_float(wb[i].m)), x_sum[i], min_sum[r]);
             }
+            const auto w_scale = S::broadcast_parts(w_per_part);
             for (int t = 0; t < kTokens; ++t) {
                 const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq[t])
                                                          : S::dot_u8s8(S::zero(), wq, xq[t]);
-                float scales[S::kParts];
-                for (int i = 0; i < S::kParts; ++i) {
-                    scales[i] = w_scale[i] * x_scale[t][i];
-                    if constexpr (kHasMin) min_sum[r][t] += w_min[i] * x_sum[t][i];
-                }
-                acc[r][t] = S::fmadd(S::to_float(sums), S::broadcast_parts(scales), acc[r][t]);
+                acc[r][t] = S::fmadd(S::to_float(sums), S::fmul(w_scale, x_scale[t]), acc[r][t]);
             }
         }
     }
-    for (int r = 0; r < kRows; ++r)
-        for (int t = 0; t < kTokens; ++t) y[t * y_stride + r] = S::hsum(acc[r][t]) + min_sum[r][t];
+    for (int r = 0; r < kRows; ++r) {
+        alignas(16) float mins[4];
+        _mm_store_ps(mins, min_sum[r]);
+        for (int t = 0; t < kTokens; ++t) y[t * y_stride + r] = S::hsum(acc[r][t]) + mins[t];
+    }
     if constexpr (S::kParts > 1) {
         if (b == n_blocks) return;
         float tail[kTokens][kRows];

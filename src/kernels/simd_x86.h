@@ -66,6 +66,7 @@ struct Avx2Ops {
     static F fzero() { return _mm256_setzero_ps(); }
     static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
     static F fadd(F a, F b) { return _mm256_add_ps(a, b); }
+    static F fmul(F a, F b) { return _mm256_mul_ps(a, b); }
     static F load_floats(const float* p) { return _mm256_loadu_ps(p); }
     static F load_halves(const uint16_t* p) { return _mm256_cvtph_ps(load128(p)); }
     static F load_bf16(const uint16_t* p) {
@@ -147,6 +148,9 @@ struct Avx512Dot {
     }
     static F fadd(F a, F b) {
         return _mm512_add_ps(a, b);
+    }
+    static F fmul(F a, F b) {
+        return _mm512_mul_ps(a, b);
     }
     static F load_floats(const float* p) {
         return _mm512_loadu_ps(p);
