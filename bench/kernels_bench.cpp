@@ -68,9 +68,14 @@ void BM_MatvecQ8_0_49152x576(benchmark::State& s) {
 void BM_PrefillQ4_1_1536x576(benchmark::State& s) {
     matmul_bench(s, DType::Q4_1, 1536, 576);
 }
+// The output head (Q8_0 token_embd) over a prefill batch.
+void BM_PrefillQ8_0_49152x576(benchmark::State& s) {
+    matmul_bench(s, DType::Q8_0, 49152, 576);
+}
 BENCHMARK(BM_MatvecQ4_1_576x1536)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_MatvecQ8_0_49152x576)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_PrefillQ4_1_1536x576)->Apply([](auto* b) { isa_thread_args(b, 64); });
+BENCHMARK(BM_PrefillQ8_0_49152x576)->Apply([](auto* b) { isa_thread_args(b, 64); });
 
 // Cost of one parallel_for with trivial work: the per-call overhead a decode step pays.
 void BM_ParallelForOverhead(benchmark::State& state) {
