@@ -17,11 +17,18 @@ float block_abs_max(const float* x, int n) {
     return amax;
 }
 
-// Rounds x * inv_scale half to even into q (as _mm256_round_ps does); returns the sum of q.
+// Round half to even (as _mm256_round_ps and nearbyint do) for |v| < 2^22: adding 1.5 * 2^23
+// leaves the rounded integer in the mantissa. Unlike nearbyint, no libm call, so loops vectorize.
+inline float round_half_even(float v) {
+    constexpr float kMagic = 12582912.0f;
+    return (v + kMagic) - kMagic;
+}
+
+// Rounds x * inv_scale half to even into q; returns the sum of q.
 int quantize_block_q8(const float* x, float inv_scale, int8_t* q) {
     int sum = 0;
     for (int j = 0; j < kQK; ++j) {
-        q[j] = int8_t(std::nearbyint(x[j] * inv_scale));
+        q[j] = int8_t(round_half_even(x[j] * inv_scale));
         sum += q[j];
     }
     return sum;
@@ -62,7 +69,7 @@ void quantize_row_q8_k(const float* x, BlockQ8_K* y, int64_t n_blocks) {
         }
         const float inv_scale = -127.0f / max;
         for (int j = 0; j < kQKK; ++j)
-            out.qs[j] = int8_t(std::min(127, int(std::nearbyint(inv_scale * x[j]))));
+            out.qs[j] = int8_t(std::min(127, int(round_half_even(inv_scale * x[j]))));
         for (int s = 0; s < kQKK / 16; ++s) {
             int sum = 0;
             for (int j = 0; j < 16; ++j) sum += out.qs[16 * s + j];
