@@ -21,8 +21,8 @@ constexpr int32_t n_ctx = 512;
 
 void check_generation_requests(const ms::server::ParsedRequest& parsed,
                                const ms::tok::Vocab& vocab) {
-    const auto prompt =
-        ms::server::build_prompt(parsed, vocab, ms::tok::ChatTemplate{tok::ChatFormat::ChatML, {}});
+    const auto prompt = ms::server::build_prompt(
+        parsed, vocab, ms::tok::ChatTemplate{ms::tok::ChatFormat::ChatML, {}});
     const auto choices = ms::server::make_generation_requests(parsed, prompt, n_ctx, 1);
     if (choices.size() != size_t(parsed.n)) __builtin_trap();
     for (const auto& choice : choices) {
