@@ -107,6 +107,13 @@ struct Engine::Impl {
 void Engine::Impl::run() {
     while (take_work()) {
         std::vector<Scheduled> step = plan();
+        if (step.empty() && running.empty() && !waiting.empty()) {
+            // Nothing can be admitted into an empty engine: the request can never run.
+            finish(*waiting.front(), FinishReason::Error,
+                   "the request does not fit in the KV cache");
+            remove_finished();
+            continue;
+        }
         if (step.empty()) continue;
         try {
             if (reserve_blocks(step)) execute(step);
@@ -397,6 +404,11 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
         return {SubmitStatus::TooLong, 0,
                 "the prompt has " + std::to_string(request.prompt.size()) +
                     " tokens; the context holds " + std::to_string(impl_->options.n_ctx)};
+    const int64_t kv_tokens = int64_t(impl_->cache.n_total()) * impl_->options.block_size;
+    if (int64_t(request.prompt.size()) >= kv_tokens)
+        return {SubmitStatus::TooLong, 0,
+                "the prompt has " + std::to_string(request.prompt.size()) +
+                    " tokens; the KV cache holds " + std::to_string(kv_tokens)};
     auto state = std::make_unique<RequestState>();
     try {
         state->sampler = std::make_unique<Sampler>(request.sampling);

@@ -167,6 +167,8 @@ TEST_F(EngineTest, RefusesBadRequestsAndOverload) {
     EXPECT_EQ(submit(greedy({}, 4)), SubmitStatus::Invalid);
     EXPECT_EQ(submit(greedy({1, 99999}, 4)), SubmitStatus::Invalid);
     EXPECT_EQ(submit(greedy(prompt_of(64, 0), 4)), SubmitStatus::TooLong);
+    Engine small(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 2});  // 32 tokens of KV
+    EXPECT_EQ(small.submit(greedy(prompt_of(40, 0), 4), {}).status, SubmitStatus::TooLong);
     GenerationRequest hot = greedy({1, 2}, 4);
     hot.sampling.top_p = 0.0f;
     EXPECT_EQ(submit(hot), SubmitStatus::Invalid);
