@@ -1,5 +1,7 @@
 """`matrixserve serve` through the official openai client: chat and completions, streaming
 and not, and every supported parameter."""
+import time
+
 import pytest
 
 from server_fixtures import Server
@@ -137,7 +139,11 @@ def test_sampling_parameters_accepted(client, server):
     r = chat(client, server, temperature=0.8, top_p=0.9, seed=1, presence_penalty=0.5, frequency_penalty=0.5,
              user="tester-1", extra_body={"top_k": 20, "min_p": 0.05, "repetition_penalty": 1.2})
     assert r.choices[0].message.content
-    assert "tester-1" in server.log_text()  # the request log names the user
+    # The request log names the user; its line is written just after the response is sent.
+    deadline = time.monotonic() + 10
+    while "tester-1" not in server.log_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "tester-1" in server.log_text()
 
 
 def test_penalties_change_greedy_output(client, server):
