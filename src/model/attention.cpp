@@ -80,18 +80,23 @@ public:
     }
 
 private:
+    // Every table entry once, then every token's position against its own table.
     void check_blocks(const Batch& batch) const {
-        for (int64_t i = 0; i < batch.size(); ++i) {
-            const auto& table = batch.block_tables.at(size_t(batch.seq[size_t(i)]));
-            const int32_t pos = batch.pos[size_t(i)];
-            if (kv_.block_size != batch.block_size || pos < 0 ||
-                size_t(pos / kv_.block_size) >= table.size())
-                throw std::out_of_range(name() + ": position " + std::to_string(pos) +
-                                        " has no KV block");
+        if (kv_.block_size != batch.block_size)
+            throw std::out_of_range(name() + ": batch block size " +
+                                    std::to_string(batch.block_size) +
+                                    " differs from the KV store's");
+        for (const auto& table : batch.block_tables)
             for (int32_t b : table)
                 if (b < 0 || b >= kv_.n_blocks())
                     throw std::out_of_range(name() + ": KV block " + std::to_string(b) +
                                             " out of range");
+        for (int64_t i = 0; i < batch.size(); ++i) {
+            const auto& table = batch.block_tables.at(size_t(batch.seq[size_t(i)]));
+            const int32_t pos = batch.pos[size_t(i)];
+            if (pos < 0 || size_t(pos / kv_.block_size) >= table.size())
+                throw std::out_of_range(name() + ": position " + std::to_string(pos) +
+                                        " has no KV block");
         }
     }
 
