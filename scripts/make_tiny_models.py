@@ -210,7 +210,9 @@ def deepseek2(name: str, q_lora_rank: int) -> Model:
     q_lora_rank 0 is the V2-Lite shape (plain attn_q). llama.cpp only skips the q_lora_rank key
     for 26/27-layer files, so the key is written, as 0."""
     n_layer, n_head, n_ff = 3, 4, 96
-    qk_nope, qk_rope, v_head, kv_lora = 32, 16, 32, 32
+    # all different, so that a swapped dimension cannot go unnoticed: MLA key 32 + 16 = 48,
+    # value 40, latent 64, so the cached key length is 64 + 16 = 80
+    qk_nope, qk_rope, v_head, kv_lora = 32, 16, 40, 64
     n_expert, n_ff_exp = 8, 32
     k_head = qk_nope + qk_rope
 
@@ -251,7 +253,7 @@ def deepseek2(name: str, q_lora_rank: int) -> Model:
         "expert_weights_norm": True, "expert_gating_func": 2})  # 2 = sigmoid
     q_path = f"q_lora rank {q_lora_rank}" if q_lora_rank else "no q_lora (plain attn_q)"
     return Model(name, "deepseek2", meta, build,
-                 f"MLA ({q_path}, kv_lora 32, rope 16), 1 dense + 2 MoE layers, V3 routing")
+                 f"MLA ({q_path}, kv_lora 64, rope 16), 1 dense + 2 MoE layers, V3 routing")
 
 
 def all_models() -> list[Model]:
@@ -271,7 +273,7 @@ def all_models() -> list[Model]:
              description="QK-norm, softmax top-2 of 8 renormalised, no shared expert",
              moe=qwen3moe_ffn),
         gemma3(),
-        deepseek2("deepseek2", q_lora_rank=32),
+        deepseek2("deepseek2", q_lora_rank=96),
         deepseek2("deepseek2-lite", q_lora_rank=0),
     ]
 
