@@ -4,11 +4,12 @@
 namespace ms::model {
 
 UnitChain build_llama(const gguf::File& f, HParams& hp) {
-    hp.rope_layout = RopeLayout::AdjacentPairs;  // llama.cpp's converter permutes Q/K for it
+    // Adjacent-pair RoPE: llama.cpp's converter permutes Q/K for it.
+    const AttentionSpec attention = standard_attention(hp);
     UnitChain chain;
     chain.push_back(make_embedding(f, hp));
     for (int64_t layer = 0; layer < hp.n_layer; ++layer) {
-        chain.push_back(make_attention(f, hp, layer));
+        chain.push_back(make_attention(f, hp, layer, attention));
         chain.push_back(hp.n_expert > 0 ? make_moe(f, hp, layer) : make_ffn(f, hp, layer));
     }
     chain.push_back(make_head(f, hp));
