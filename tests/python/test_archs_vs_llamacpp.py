@@ -31,8 +31,8 @@ TINY = load_script()
 MODELS = {model.name: model for model in TINY.all_models()}
 MODEL_FILES = [f"{name}.{type_name}" for name in MODELS for type_name in TINY.QUANT_TYPES]
 
-# For each model, a tensor only its architecture reads, so the error must name something the
-# architecture's own loader asked for.
+# For each model, a tensor that sets its architecture apart from llama where there is one, so the
+# error must come from what that architecture's own loader asks for.
 CHARACTERISTIC_TENSOR = {
     "llama": "blk.1.ffn_down.weight",
     "qwen2": "blk.1.attn_k.bias",
