@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/hparams.h"
+#include "model/moe_spec.h"
 #include "model/unit.h"
 
 namespace ms::gguf {
@@ -19,8 +20,10 @@ std::unique_ptr<Unit> make_embedding(const gguf::File& f, const HParams& hp);
 std::unique_ptr<Unit> make_attention(const gguf::File& f, const HParams& hp, int64_t layer);
 // Pre-norm SwiGLU feed-forward, residual added.
 std::unique_ptr<Unit> make_ffn(const gguf::File& f, const HParams& hp, int64_t layer);
-// Pre-norm mixture of SwiGLU experts (softmax router, top-k, renormalised), residual added.
-std::unique_ptr<Unit> make_moe(const gguf::File& f, const HParams& hp, int64_t layer);
+// Pre-norm mixture of SwiGLU experts routed by spec's policy, plus its shared expert if any;
+// residual added.
+std::unique_ptr<Unit> make_moe(const gguf::File& f, const HParams& hp, int64_t layer,
+                               const MoeSpec& spec);
 // Final norm and classifier (output.weight, or the tied token_embd).
 std::unique_ptr<Unit> make_head(const gguf::File& f, const HParams& hp);
 
@@ -30,6 +33,9 @@ public:
     virtual ~KvHolder() = default;
     virtual void reserve_kv(int32_t n_blocks, int32_t block_size) = 0;
     virtual int64_t kv_bytes_per_token() const = 0;
+    // What the cache would take if every query head stored its own keys and values in full
+    // (for comparison: grouped-query and latent attention store less).
+    virtual int64_t uncompressed_kv_bytes_per_token() const = 0;
 };
 
 }  // namespace ms::model
