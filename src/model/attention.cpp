@@ -52,6 +52,9 @@ public:
     int64_t kv_bytes_per_token() const override {
         return 2 * hp_.n_head_kv * hp_.head_dim * int64_t(sizeof(float));
     }
+    int64_t uncompressed_kv_bytes_per_token() const override {
+        return 2 * hp_.n_head * hp_.head_dim * int64_t(sizeof(float));
+    }
 
     void forward(const StepContext& ctx, Activations& x) override {
         const Batch& batch = ctx.batch;

@@ -13,7 +13,10 @@ namespace {
 using Builder = UnitChain (*)(const gguf::File&, HParams&);
 
 const std::map<std::string, Builder>& builders() {
-    static const std::map<std::string, Builder> table{{"llama", &build_llama}};
+    static const std::map<std::string, Builder> table{
+        {"llama", &build_llama},
+        {"deepseek2", &build_deepseek2},
+    };
     return table;
 }
 
@@ -59,6 +62,14 @@ int64_t Model::kv_bytes_per_token() const {
     for (const auto& unit : units_)
         if (const auto* holder = dynamic_cast<const KvHolder*>(unit.get()))
             total += holder->kv_bytes_per_token();
+    return total;
+}
+
+int64_t Model::uncompressed_kv_bytes_per_token() const {
+    int64_t total = 0;
+    for (const auto& unit : units_)
+        if (const auto* holder = dynamic_cast<const KvHolder*>(unit.get()))
+            total += holder->uncompressed_kv_bytes_per_token();
     return total;
 }
 

@@ -31,6 +31,8 @@ public:
     // Sizes every attention unit's KV store; block ids in batches index into it.
     void reserve_kv(int32_t n_blocks, int32_t block_size);
     int64_t kv_bytes_per_token() const;
+    // The same if every query head cached full keys and values (KvHolder).
+    int64_t uncompressed_kv_bytes_per_token() const;
 
     // Runs the whole chain on one batch; logits has one row per token that wants logits.
     void forward(const Batch& batch, ThreadPool* pool, Activations& logits);
