@@ -15,8 +15,10 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
 }
 
 void apply_rope(float* vec, int64_t n_heads, int64_t head_dim, int32_t pos, float theta,
-                RopeLayout layout) {
-    Rope::plain(theta, head_dim, layout).rotate(vec, n_heads, head_dim, pos);
+                float position_scale, RopeLayout layout) {
+    Rope rope = Rope::plain(theta, head_dim, layout);
+    rope.freq_scale = position_scale;
+    rope.rotate(vec, n_heads, head_dim, pos);
 }
 
 void softmax(float* x, int64_t n) {
@@ -34,6 +36,37 @@ void swiglu(float* gate, const float* up, int64_t n) {
     for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+float round_to_half(float x) {
+    constexpr float kSmallestNormal = 6.103515625e-05f;  // 2^-14
+    const float magnitude = std::fabs(x);
+    // Below the normal range half precision is fixed-point with spacing 2^-24; above it the
+    // spacing is 2^-10 of the value's binade. Dividing by a power of two is exact, and
+    // nearbyint rounds ties to even in the default rounding mode.
+    int exponent = 0;
+    std::frexp(std::max(magnitude, kSmallestNormal), &exponent);
+    const float spacing = std::ldexp(1.0f, exponent - 11);
+    return std::copysign(std::nearbyint(magnitude / spacing) * spacing, x);
+}
+
+float gelu_tanh_half_table(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+    constexpr float kCubicCoefficient = 0.044715f;
+    const float h = round_to_half(x);
+    const float gelu =
+        0.5f * h * (1.0f + std::tanh(kSqrt2OverPi * h * (1.0f + kCubicCoefficient * h * h)));
+    return round_to_half(gelu);
+}
+
+void geglu(float* gate, const float* up, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) gate[i] = gelu_tanh_half_table(gate[i]) * up[i];
+}
+
+int32_t first_visible_position(int32_t pos, int32_t sliding_window) {
+    return sliding_window > 0 ? std::max(0, pos - sliding_window + 1) : 0;
+}
+
 }  // namespace ms::model
 
 #include "model/unit.h"
@@ -43,6 +76,11 @@ namespace ms::model {
 void rms_norm_rows(const Activations& x, const float* weight, float eps, Activations& out) {
     out.resize(x.rows, x.cols);
     for (int64_t i = 0; i < x.rows; ++i) rms_norm(x.row(i), weight, x.cols, eps, out.row(i));
+}
+
+void rms_norm_heads(float* row, int64_t n_heads, int64_t head_dim, const float* weight, float eps) {
+    for (int64_t h = 0; h < n_heads; ++h)
+        rms_norm(row + h * head_dim, weight, head_dim, eps, row + h * head_dim);
 }
 
 }  // namespace ms::model

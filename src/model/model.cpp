@@ -14,7 +14,8 @@ using Builder = UnitChain (*)(const gguf::File&, HParams&);
 
 const std::map<std::string, Builder>& builders() {
     static const std::map<std::string, Builder> table{
-        {"llama", &build_llama},
+        {"llama", &build_llama},         {"qwen2", &build_qwen2},       {"qwen3", &build_qwen3},
+        {"qwen2moe", &build_qwen2moe},   {"qwen3moe", &build_qwen3moe}, {"gemma3", &build_gemma3},
         {"deepseek2", &build_deepseek2},
     };
     return table;
