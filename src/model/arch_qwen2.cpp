@@ -1,5 +1,3 @@
-#include <stdexcept>
-
 #include "gguf/gguf.h"
 #include "model/architectures.h"
 #include "model/units.h"
@@ -24,9 +22,7 @@ UnitChain build_qwen2(const gguf::File& f, HParams& hp) {
 // Qwen2-MoE: softmax top-k, not renormalised (llama.cpp never renormalises here; a file that
 // sets expert_weights_norm gets it), plus a shared expert scaled by sigmoid(gate . x).
 UnitChain build_qwen2moe(const gguf::File& f, HParams& hp) {
-    if (hp.n_expert == 0) throw std::runtime_error("model: qwen2moe.expert_count missing");
-    MoeSpec moe = MoeSpec::from_gguf(f, hp);
-    moe.routing.score = RoutingPolicy::Score::Softmax;
+    MoeSpec moe = MoeSpec::softmax_routed(f, hp, f.get_bool("qwen2moe.expert_weights_norm", false));
     if (!f.has("qwen2moe.expert_feed_forward_length")) moe.n_ff_expert = hp.n_ff / hp.n_expert_used;
     moe.shared = MoeSpec::Shared::SigmoidGated;
     moe.n_ff_shared = f.get_u32("qwen2moe.expert_shared_feed_forward_length", uint32_t(hp.n_ff));

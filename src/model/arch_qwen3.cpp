@@ -1,5 +1,3 @@
-#include <stdexcept>
-
 #include "model/architectures.h"
 #include "model/units.h"
 
@@ -24,11 +22,7 @@ UnitChain build_qwen3(const gguf::File& f, HParams& hp) {
 
 // Qwen3-MoE: softmax top-k renormalised to sum to 1, no shared expert.
 UnitChain build_qwen3moe(const gguf::File& f, HParams& hp) {
-    if (hp.n_expert == 0) throw std::runtime_error("model: qwen3moe.expert_count missing");
-    MoeSpec moe = MoeSpec::from_gguf(f, hp);
-    moe.routing.score = RoutingPolicy::Score::Softmax;
-    moe.routing.normalize = true;
-    return build_uniform_decoder(f, hp, qwen3_attention(hp), moe);
+    return build_uniform_decoder(f, hp, qwen3_attention(hp), MoeSpec::softmax_routed(f, hp, true));
 }
 
 }  // namespace ms::model

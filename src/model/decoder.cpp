@@ -2,22 +2,16 @@
 #include "model/units.h"
 
 namespace ms::model {
-namespace {
-
-// Mixtral (llama.cpp's llama arch): softmax top-k, renormalised, no shared expert.
-MoeSpec mixtral_experts(const gguf::File& f, const HParams& hp) {
-    MoeSpec spec = MoeSpec::from_gguf(f, hp);
-    spec.routing.score = RoutingPolicy::Score::Softmax;
-    spec.routing.normalize = true;
-    return spec;
-}
-
-}  // namespace
 
 UnitChain build_uniform_decoder(const gguf::File& f, const HParams& hp,
                                 const AttentionSpec& attention,
                                 const std::optional<MoeSpec>& experts) {
-    const MoeSpec moe = experts ? *experts : (hp.n_expert > 0 ? mixtral_experts(f, hp) : MoeSpec{});
+    // Mixtral (llama.cpp's llama arch): softmax top-k renormalised, no shared expert.
+    MoeSpec moe;
+    if (experts)
+        moe = *experts;
+    else if (hp.n_expert > 0)
+        moe = MoeSpec::softmax_routed(f, hp, true);
     UnitChain chain;
     chain.push_back(make_embedding(f, hp));
     for (int64_t layer = 0; layer < hp.n_layer; ++layer) {

@@ -16,6 +16,8 @@ class File;
 
 namespace ms::model {
 
+class KvHolder;
+
 class Model {
 public:
     // Maps the file, reads hyperparameters and builds the unit chain. Throws
@@ -39,6 +41,7 @@ public:
 
 private:
     Model() = default;
+    int64_t sum_over_kv_holders(int64_t (KvHolder::*bytes)() const) const;
     std::unique_ptr<gguf::File> file_;
     HParams hparams_;
     std::vector<std::unique_ptr<Unit>> units_;

@@ -26,4 +26,14 @@ MoeSpec MoeSpec::from_gguf(const gguf::File& f, const HParams& hp) {
     return spec;
 }
 
+MoeSpec MoeSpec::softmax_routed(const gguf::File& f, const HParams& hp, bool normalize) {
+    if (hp.n_expert == 0)
+        throw std::runtime_error("model: " + hp.arch + ".expert_count missing for a " + hp.arch +
+                                 " mixture of experts");
+    MoeSpec spec = from_gguf(f, hp);
+    spec.routing.score = RoutingPolicy::Score::Softmax;
+    spec.routing.normalize = normalize;
+    return spec;
+}
+
 }  // namespace ms::model

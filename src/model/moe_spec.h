@@ -27,6 +27,9 @@ struct MoeSpec {
     // 2 sigmoid; default softmax), weights_norm, weights_scale (0 or absent: 1),
     // group_count and group_used_count. The shared expert is left to the builder.
     static MoeSpec from_gguf(const gguf::File& f, const HParams& hp);
+    // from_gguf with softmax scores and the given renormalisation, as llama.cpp hard-codes for
+    // Mixtral and the Qwen MoE models. Throws when the file sets no expert_count.
+    static MoeSpec softmax_routed(const gguf::File& f, const HParams& hp, bool normalize);
 };
 
 }  // namespace ms::model
