@@ -1,12 +1,10 @@
 """SmolLM2-135M-Instruct Q4_1 against llama.cpp (llama-cpp-python) on the same file:
 teacher-forced top-1 agreement and logit differences, greedy generations, perplexity."""
-import subprocess
-import tempfile
-
-import llama_cpp  # installed by scripts/setup.sh: a missing reference fails, it is not skipped
+import llama_cpp
 import numpy as np
 import pytest
 from conftest import run_json
+from llamacpp_reference import load_reference, our_logits, reference_logits, top1_agreement
 
 TEXTS = [
     "The history of the printing press begins in the fifteenth century, when Johannes Gutenberg "
@@ -46,41 +44,15 @@ TEXTS = [
 N_POSITIONS = 128
 
 
-def load_reference(model_path, flash_attn=False, kv_type=llama_cpp.GGML_TYPE_F32):
-    return llama_cpp.Llama(model_path=str(model_path), n_ctx=512, n_batch=512, n_threads=2,
-                           logits_all=True, type_k=kv_type, type_v=kv_type, flash_attn=flash_attn,
-                           verbose=False)
-
-
 @pytest.fixture(scope="module")
 def reference(model_path):
     return load_reference(model_path, flash_attn=False)
-
-
-def reference_logits(llm, tokens):
-    llm.reset()
-    llm.eval(tokens)
-    return np.array(llm.scores[: len(tokens)], dtype=np.float32)
-
-
-def our_logits(binary, model_path, tokens):
-    with tempfile.NamedTemporaryFile(suffix=".f32") as out:
-        summary = run_json([binary, "logits", "-m", model_path, "-t", "2", "--tokens",
-                            ",".join(map(str, tokens)), "-o", out.name])
-        logits = np.fromfile(out.name, dtype=np.float32).reshape(len(tokens), summary["n_vocab"])
-    return logits, summary
 
 
 def text_tokens(llm, text, n):
     tokens = llm.tokenize(text.encode(), add_bos=False, special=True)
     assert len(tokens) >= n, f"text gives only {len(tokens)} tokens"
     return tokens[:n]
-
-
-def top1_agreement(logits_a, logits_b):
-    agree = sum(int((a.argmax(axis=1) == b.argmax(axis=1)).sum()) for a, b in zip(logits_a, logits_b))
-    max_diff = max(float(np.abs(a - b).max()) for a, b in zip(logits_a, logits_b))
-    return agree, max_diff
 
 
 def test_teacher_forced_top1_agreement(reference, binary, model_path, report):
@@ -140,9 +112,7 @@ def test_greedy_generations_agree(reference, binary, model_path, report):
 
 def test_perplexity_within_one_percent(model_path, binary, report):
     """Over all texts (~720 tokens) so that the rounding chaos of short texts averages out."""
-    reference = llama_cpp.Llama(model_path=str(model_path), n_ctx=1024, n_batch=1024, n_threads=2,
-                                logits_all=True, type_k=llama_cpp.GGML_TYPE_F32,
-                                type_v=llama_cpp.GGML_TYPE_F32, verbose=False)
+    reference = load_reference(model_path, n_ctx=1024)
     tokens = reference.tokenize("\n\n".join(TEXTS).encode(), add_bos=False)
     summary = run_json([binary, "logits", "-m", model_path, "-t", "2", "-c", "1024", "--tokens",
                         ",".join(map(str, tokens))])
