@@ -12,8 +12,10 @@
 namespace ms::model {
 namespace {
 
+// Token `token` sends its normalised row to an expert as its slot-th choice.
 struct Route {
     int64_t token;
+    int64_t slot;
     float weight;
 };
 
@@ -22,17 +24,20 @@ struct SharedExpert {
     SwiGlu block;
     std::span<const float> gate;  // empty: weight 1
 
+    // sigmoid(l) computed as silu(l) / l, the way llama.cpp does, to round alike.
     float weight(const float* x) const {
         if (gate.empty()) return 1.0f;
         float logit = 0.0f;
         for (size_t i = 0; i < gate.size(); ++i) logit += gate[i] * x[i];
-        return 1.0f / (1.0f + std::exp(-logit));
+        return logit / (1.0f + std::exp(-logit)) / logit;
     }
 };
 
 // Pre-norm mixture of SwiGLU experts. The router policy picks experts per token; the experts
 // then run grouped: each expert multiplies all of its tokens at once, the shape the
-// expert-parallel runtime dispatches.
+// expert-parallel runtime dispatches. Weighted outputs land in per-(token, slot) rows and are
+// summed in slot order, then the shared expert's, then the residual: llama.cpp's order, so
+// results round alike.
 class MixtureOfExperts final : public Unit {
 public:
     MixtureOfExperts(const gguf::File& f, const HParams& hp, int64_t layer, const MoeSpec& spec)
@@ -60,8 +65,10 @@ public:
     void forward(const StepContext& ctx, Activations& x) override {
         rms_norm_rows(x, norm_.data(), eps_, normed_);
         route(ctx, x.rows);
-        if (shared_) run_shared(ctx, x);
-        for (size_t e = 0; e < experts_.size(); ++e) run_expert(ctx, e, x);
+        slot_out_.resize(x.rows * router_.policy().n_used, x.cols);
+        for (size_t e = 0; e < experts_.size(); ++e) run_expert(ctx, e);
+        if (shared_) run_shared(ctx);
+        combine(x);
     }
 
 private:
@@ -81,37 +88,60 @@ private:
         kernels::matmul(router_weights_, normed_.data.data(), n_tokens, logits_.data.data(),
                         ctx.pool);
         routes_.assign(experts_.size(), {});
-        for (int64_t t = 0; t < n_tokens; ++t)
-            for (const auto& choice :
-                 router_.choose({logits_.row(t), size_t(n_expert)}, selection_bias_))
-                routes_[size_t(choice.expert)].push_back({t, choice.weight});
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            const auto chosen = router_.choose({logits_.row(t), size_t(n_expert)}, selection_bias_);
+            for (size_t slot = 0; slot < chosen.size(); ++slot)
+                routes_[size_t(chosen[slot].expert)].push_back(
+                    {t, int64_t(slot), chosen[slot].weight});
+        }
     }
 
-    void run_shared(const StepContext& ctx, Activations& x) {
-        expert_out_.resize(x.rows, x.cols);
-        shared_->block.forward(normed_.data.data(), x.rows, expert_out_.data.data(), ctx.pool,
-                               gate_, up_);
-        for (int64_t t = 0; t < x.rows; ++t)
-            add_scaled(expert_out_.row(t), shared_->weight(normed_.row(t)), x.row(t), x.cols);
-    }
-
-    void run_expert(const StepContext& ctx, size_t e, Activations& x) {
+    void run_expert(const StepContext& ctx, size_t e) {
         const auto& routes = routes_[e];
         if (routes.empty()) return;
-        const int64_t n = int64_t(routes.size());
-        gathered_.resize(n, x.cols);
+        const int64_t n = int64_t(routes.size()), cols = normed_.cols;
+        gathered_.resize(n, cols);
         for (int64_t i = 0; i < n; ++i)
-            std::copy_n(normed_.row(routes[size_t(i)].token), x.cols, gathered_.row(i));
-        expert_out_.resize(n, x.cols);
+            std::copy_n(normed_.row(routes[size_t(i)].token), cols, gathered_.row(i));
+        expert_out_.resize(n, cols);
         experts_[e].forward(gathered_.data.data(), n, expert_out_.data.data(), ctx.pool, gate_,
                             up_);
-        for (int64_t i = 0; i < n; ++i)
-            add_scaled(expert_out_.row(i), routes[size_t(i)].weight, x.row(routes[size_t(i)].token),
-                       x.cols);
+        const int64_t n_used = router_.policy().n_used;
+        for (int64_t i = 0; i < n; ++i) {
+            const Route& r = routes[size_t(i)];
+            scale_into(expert_out_.row(i), r.weight, slot_out_.row(r.token * n_used + r.slot),
+                       cols);
+        }
     }
 
-    static void add_scaled(const float* src, float w, float* dst, int64_t n) {
-        for (int64_t c = 0; c < n; ++c) dst[c] += w * src[c];
+    void run_shared(const StepContext& ctx) {
+        shared_out_.resize(normed_.rows, normed_.cols);
+        shared_->block.forward(normed_.data.data(), normed_.rows, shared_out_.data.data(), ctx.pool,
+                               gate_, up_);
+        if (shared_->gate.empty()) return;
+        for (int64_t t = 0; t < normed_.rows; ++t)
+            scale_into(shared_out_.row(t), shared_->weight(normed_.row(t)), shared_out_.row(t),
+                       normed_.cols);
+    }
+
+    // x += sum over slots (+ shared expert), per token.
+    void combine(Activations& x) const {
+        const int64_t n_used = router_.policy().n_used;
+        std::vector<float> sum(size_t(x.cols));
+        for (int64_t t = 0; t < x.rows; ++t) {
+            std::copy_n(slot_out_.row(t * n_used), x.cols, sum.begin());
+            for (int64_t k = 1; k < n_used; ++k)
+                add_into(slot_out_.row(t * n_used + k), sum.data(), x.cols);
+            if (shared_) add_into(shared_out_.row(t), sum.data(), x.cols);
+            add_into(sum.data(), x.row(t), x.cols);
+        }
+    }
+
+    static void scale_into(const float* src, float w, float* dst, int64_t n) {
+        for (int64_t c = 0; c < n; ++c) dst[c] = w * src[c];
+    }
+    static void add_into(const float* src, float* dst, int64_t n) {
+        for (int64_t c = 0; c < n; ++c) dst[c] += src[c];
     }
 
     std::string prefix_;
@@ -123,7 +153,7 @@ private:
     std::optional<SharedExpert> shared_;
     float eps_;
     std::vector<std::vector<Route>> routes_;  // per expert: the tokens sent to it
-    Activations normed_, logits_, gathered_, expert_out_, gate_, up_;
+    Activations normed_, logits_, gathered_, expert_out_, slot_out_, shared_out_, gate_, up_;
 };
 
 }  // namespace
