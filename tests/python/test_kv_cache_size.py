@@ -1,0 +1,63 @@
+"""What the KV cache stores per token, as `matrixserve inspect` reports it, against the model's
+metadata. MLA (deepseek2) must cache only the normalised latent and the RoPE key:
+(kv_lora_rank + rope dims) x layers x 4 bytes (F32), reported beside what full multi-head
+attention would need, n_head x (key + value head dims) x layers x 4. Grouped-query attention
+(llama) caches keys and values of its KV heads only."""
+import re
+import subprocess
+import sys
+
+import gguf
+import pytest
+from conftest import ROOT
+
+SCRIPT = ROOT / "scripts" / "make_tiny_models.py"
+F32_BYTES = 4
+LINE = re.compile(r"kv cache: (\d+) bytes per token \(F32, (\d+) layers\); "
+                  r"full multi-head attention: (\d+) bytes per token")
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kv_models")
+    subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--only", "deepseek2",
+                    "deepseek2-lite", "llama"], check=True, capture_output=True, timeout=300)
+    return out
+
+
+def metadata(path):
+    reader = gguf.GGUFReader(path)
+    arch = reader.fields["general.architecture"].contents()
+    return lambda key: int(reader.fields[f"{arch}.{key}"].contents())
+
+
+def inspect_kv(binary, path):
+    out = subprocess.run([str(binary), "inspect", str(path)], check=True, capture_output=True,
+                         text=True, timeout=60).stdout
+    match = LINE.search(out)
+    assert match, f"no kv cache line in inspect output:\n{out}"
+    return tuple(int(g) for g in match.groups())
+
+
+@pytest.mark.parametrize("name", ["deepseek2", "deepseek2-lite"])
+def test_mla_caches_only_latent_and_rope_key(models, binary, report, name):
+    key = metadata(models / f"{name}.F32.gguf")
+    stored, layers, full = inspect_kv(binary, models / f"{name}.F32.gguf")
+    n_layer = key("block_count")
+    assert layers == n_layer
+    latent, rope = key("attention.kv_lora_rank"), key("rope.dimension_count")
+    assert stored == (latent + rope) * n_layer * F32_BYTES
+    head_k, head_v = key("attention.key_length_mla"), key("attention.value_length_mla")
+    assert full == key("attention.head_count") * (head_k + head_v) * n_layer * F32_BYTES
+    assert stored < full
+    report(f"MLA {name}: KV {stored} bytes/token (({latent} latent + {rope} rope) x {n_layer} "
+           f"layers x 4), full MHA {full} bytes/token ({full / stored:.1f}x)")
+
+
+def test_grouped_query_attention_caches_its_kv_heads(models, binary):
+    key = metadata(models / "llama.F32.gguf")
+    stored, layers, full = inspect_kv(binary, models / "llama.F32.gguf")
+    head_dim = key("embedding_length") // key("attention.head_count")
+    per_layer_kv = 2 * head_dim * F32_BYTES
+    assert stored == key("attention.head_count_kv") * per_layer_kv * layers
+    assert full == key("attention.head_count") * per_layer_kv * layers
