@@ -1,13 +1,17 @@
-"""What the KV cache stores per token, as `matrixserve inspect` reports it, against the model's
-metadata. MLA (deepseek2) must cache only the normalised latent and the RoPE key:
+"""DeepSeek's multi-head latent attention beyond logit agreement (test_archs_vs_llamacpp.py):
+what the KV cache stores per token, as `matrixserve inspect` reports it, against the model's
+metadata, and the error for files in the old attn_kv_b layout. MLA (deepseek2) must cache only the normalised latent and the RoPE key:
 (kv_lora_rank + rope dims) x layers x 4 bytes (F32), reported beside what full multi-head
 attention would need, n_head x (key + value head dims) x layers x 4. Grouped-query attention
 (llama) caches keys and values of its KV heads only."""
+import dataclasses
+import importlib.util
 import re
 import subprocess
 import sys
 
 import gguf
+import numpy as np
 import pytest
 from conftest import ROOT
 
@@ -61,3 +65,30 @@ def test_grouped_query_attention_caches_its_kv_heads(models, binary):
     per_layer_kv = 2 * head_dim * F32_BYTES
     assert stored == key("attention.head_count_kv") * per_layer_kv * layers
     assert full == key("attention.head_count") * per_layer_kv * layers
+
+
+def test_old_attn_kv_b_layout_asks_for_reconversion(tmp_path, binary):
+    """Files converted before llama.cpp split attn_kv_b into attn_k_b and attn_v_b (and wrote
+    key_length_mla) cannot use the compressed cache as stored: a clear error, not a crash."""
+    spec = importlib.util.spec_from_file_location("make_tiny_models", SCRIPT)
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    model = tiny.deepseek2("deepseek2", q_lora_rank=96)
+
+    def build_old_layout(weights):
+        model.build(weights)
+        for layer in range(model.metadata["block_count"]):
+            k_b = weights.tensors.pop(f"blk.{layer}.attn_k_b.weight")  # (head, latent, nope)
+            v_b = weights.tensors.pop(f"blk.{layer}.attn_v_b.weight")  # (head, v, latent)
+            per_head = [[k.T, v] for k, v in zip(k_b, v_b)]
+            weights.tensors[f"blk.{layer}.attn_kv_b.weight"] = \
+                np.concatenate([np.concatenate(pair) for pair in per_head])
+
+    old = dataclasses.replace(
+        model, name="deepseek2-old", build=build_old_layout,
+        metadata={k: v for k, v in model.metadata.items() if not k.endswith("_mla")})
+    path = tiny.write_model(old, "F32", tmp_path)
+    result = subprocess.run([str(binary), "logits", "-m", str(path), "--tokens", "1,2,3"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode > 0, result.stderr
+    assert "attn_kv_b" in result.stderr and "reconvert" in result.stderr, result.stderr
