@@ -1,11 +1,13 @@
 """DeepSeek's multi-head latent attention beyond logit agreement (test_archs_vs_llamacpp.py):
 what the KV cache stores per token, as `matrixserve inspect` reports it, against the model's
-metadata, and the error for files in the old attn_kv_b layout. MLA (deepseek2) must cache only the normalised latent and the RoPE key:
+metadata; sequences batched together by the server decode as they do alone (their latents
+share the block pool); and the error for files in the old attn_kv_b layout. MLA (deepseek2) must cache only the normalised latent and the RoPE key:
 (kv_lora_rank + rope dims) x layers x 4 bytes (F32), reported beside what full multi-head
 attention would need, n_head x (key + value head dims) x layers x 4. Grouped-query attention
 (llama) caches keys and values of its KV heads only."""
 import dataclasses
 import importlib.util
+import concurrent.futures
 import re
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import gguf
 import numpy as np
 import pytest
 from conftest import ROOT
+from server_fixtures import Server
 
 SCRIPT = ROOT / "scripts" / "make_tiny_models.py"
 F32_BYTES = 4
@@ -25,7 +28,8 @@ LINE = re.compile(r"kv cache: (\d+) bytes per token \(F32, (\d+) layers\); "
 def models(tmp_path_factory):
     out = tmp_path_factory.mktemp("kv_models")
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--only", "deepseek2",
-                    "deepseek2-lite", "llama"], check=True, capture_output=True, timeout=300)
+                    "deepseek2-lite", "qwen2moe", "llama"], check=True, capture_output=True,
+                   timeout=300)
     return out
 
 
@@ -92,3 +96,27 @@ def test_old_attn_kv_b_layout_asks_for_reconversion(tmp_path, binary):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode > 0, result.stderr
     assert "attn_kv_b" in result.stderr and "reconvert" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", ["deepseek2", "qwen2moe"])
+def test_batched_sequences_decode_as_alone(models, binary, name):
+    """Four greedy completions sent at once (one batch: MLA latents and routed experts of
+    several sequences per step) equal the same completions sent one at a time."""
+    prompts = ["Once upon a time", "The little dog", "She said hello to", "It was a sunny"]
+    server = Server(binary, models / f"{name}.F32.gguf", "--max-running", 4, "-t", 2,
+                    api_keys=None)
+    try:
+        client = server.client()
+
+        def complete(prompt):
+            response = client.completions.create(model=server.model, prompt=prompt,
+                                                 max_tokens=24, temperature=0)
+            return response.choices[0].text
+
+        alone = [complete(p) for p in prompts]
+        with concurrent.futures.ThreadPoolExecutor(len(prompts)) as pool:
+            together = list(pool.map(complete, prompts))
+    finally:
+        assert server.stop() == 0
+    assert len(set(alone)) == len(prompts), alone
+    assert together == alone
