@@ -23,6 +23,15 @@ MoeSpec deepseek_moe(const gguf::File& f, const HParams& hp) {
 }  // namespace
 
 UnitChain build_deepseek2(const gguf::File& f, HParams& hp) {
+    // Multi-token-prediction blocks stored after the trunk serve speculative drafting only.
+    const int64_t n_mtp = f.get_u32(hp.arch + ".nextn_predict_layers", 0);
+    if (n_mtp >= hp.n_layer)
+        throw std::runtime_error("model: " + hp.arch + ".nextn_predict_layers leaves no layers");
+    hp.n_layer -= n_mtp;
+    if (f.has(hp.arch + ".attention.temperature_scale"))
+        throw std::runtime_error("model: " + hp.arch +
+                                 ".attention.temperature_scale (attention temperature tuning) "
+                                 "is not supported");
     const MlaSpec mla = MlaSpec::from_gguf(f, hp);
     const int64_t n_dense = f.get_u32(hp.arch + ".leading_dense_block_count", 0);
     MoeSpec moe;

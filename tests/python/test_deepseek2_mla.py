@@ -24,6 +24,13 @@ LINE = re.compile(r"kv cache: (\d+) bytes per token \(F32, (\d+) layers\); "
                   r"full multi-head attention: (\d+) bytes per token")
 
 
+def load_script():
+    spec = importlib.util.spec_from_file_location("make_tiny_models", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     out = tmp_path_factory.mktemp("kv_models")
@@ -74,9 +81,7 @@ def test_grouped_query_attention_caches_its_kv_heads(models, binary):
 def test_old_attn_kv_b_layout_asks_for_reconversion(tmp_path, binary):
     """Files converted before llama.cpp split attn_kv_b into attn_k_b and attn_v_b (and wrote
     key_length_mla) cannot use the compressed cache as stored: a clear error, not a crash."""
-    spec = importlib.util.spec_from_file_location("make_tiny_models", SCRIPT)
-    tiny = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tiny)
+    tiny = load_script()
     model = tiny.deepseek2("deepseek2", q_lora_rank=96)
 
     def build_old_layout(weights):
@@ -120,3 +125,23 @@ def test_batched_sequences_decode_as_alone(models, binary, name):
         assert server.stop() == 0
     assert len(set(alone)) == len(prompts), alone
     assert together == alone
+
+
+def test_multi_token_prediction_layers_are_not_run(models, tmp_path, binary):
+    """block_count includes nextn_predict_layers trailing MTP blocks (for speculative drafting,
+    as llama.cpp reads them): a file declaring one, without its tensors, gives the trunk's
+    logits."""
+    tiny = load_script()
+    model = tiny.deepseek2("deepseek2", q_lora_rank=96)
+    meta = dict(model.metadata, block_count=model.metadata["block_count"] + 1,
+                nextn_predict_layers=1)
+    # same name, so the same seeded weights as the plain file
+    path = tiny.write_model(dataclasses.replace(model, metadata=meta), "F32", tmp_path)
+    tokens = "1,17,300,42,9"
+    logits = {}
+    for file in (path, models / "deepseek2.F32.gguf"):
+        out = tmp_path / f"{len(logits)}.f32"
+        subprocess.run([str(binary), "logits", "-m", str(file), "--tokens", tokens, "-o",
+                        str(out)], check=True, capture_output=True, timeout=60)
+        logits[file] = np.fromfile(out, dtype=np.float32)
+    assert np.array_equal(*logits.values())
