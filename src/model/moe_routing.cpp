@@ -86,12 +86,11 @@ void Router::keep_strongest_groups() {
         group_strength_[size_t(g)] = strength;
     }
     top_k(group_strength_, policy_.n_groups_used, group_order_);
-    std::vector<uint8_t> keep(size_t(policy_.n_groups), 0);
-    for (int64_t g : group_order_) keep[size_t(g)] = 1;
+    const float dropped = -std::numeric_limits<float>::infinity();
+    for (int64_t g : group_order_) group_strength_[size_t(g)] = -dropped;  // marks the kept
     for (int64_t g = 0; g < policy_.n_groups; ++g)
-        if (!keep[size_t(g)])
-            std::fill_n(selection_.begin() + g * per_group, per_group,
-                        -std::numeric_limits<float>::infinity());
+        if (group_strength_[size_t(g)] != -dropped)
+            std::fill_n(selection_.begin() + g * per_group, per_group, dropped);
 }
 
 }  // namespace ms::model
