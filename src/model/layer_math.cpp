@@ -8,9 +8,12 @@
 namespace ms::model {
 
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+    // Squares in float, summed in double, mean and scale in float: llama.cpp's rounding, so
+    // that quantizing the result to 8 bits rounds the same way.
     double sum_sq = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum_sq += double(x[i]) * x[i];
-    const float scale = float(1.0 / std::sqrt(sum_sq / double(n) + eps));
+    for (int64_t i = 0; i < n; ++i) sum_sq += double(x[i] * x[i]);
+    const float mean = float(sum_sq / double(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
     for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 

@@ -36,11 +36,14 @@ Rope Rope::yarn(float base, int64_t n_dims, RopeLayout layout, float factor, int
     return r;
 }
 
+// The angle of pair i is pos * base^(-2i/n_dims), built up by repeated multiplication in
+// float as llama.cpp does, so that both round the same way.
 void Rope::rotate(float* vec, int64_t n_heads, int64_t head_stride, int32_t pos) const {
+    const float step = std::pow(base, -2.0f / float(n_dims));
     const int64_t half = n_dims / 2;
     const bool adjacent = layout == RopeLayout::AdjacentPairs;
-    for (int64_t i = 0; i < half; ++i) {
-        const float extrapolated = float(pos) * std::pow(base, -2.0f * float(i) / float(n_dims));
+    float extrapolated = float(pos);
+    for (int64_t i = 0; i < half; ++i, extrapolated *= step) {
         float angle = freq_scale * extrapolated;
         if (ext_factor != 0.0f) {
             const float y = (float(i) - corr_low) / std::max(0.001f, corr_high - corr_low);
