@@ -125,8 +125,13 @@ struct Avx512Dot {
     static I srli16(I a, int n) { return _mm512_srl_epi16(a, _mm_cvtsi32_si128(n)); }
     static I slli16(I a, int n) { return _mm512_sll_epi16(a, _mm_cvtsi32_si128(n)); }
     static I add32(I a, I b) { return _mm512_add_epi32(a, b); }
+    // VNNI fuses the widening multiply by scale16 with the accumulation (same exact sums).
     static I dot_u8s8_scaled(I acc, I u, I s, I scale16) {
-        return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), scale16));
+        const I pair_sums = _mm512_maddubs_epi16(u, s);
+#if defined(__AVX512VNNI__)
+        if constexpr (kVnni) return _mm512_dpwssd_epi32(acc, pair_sums, scale16);
+#endif
+        return _mm512_add_epi32(acc, _mm512_madd_epi16(pair_sums, scale16));
     }
     static I dot_u8s8(I acc, I u, I s) {
 #if defined(__AVX512VNNI__)
