@@ -3,32 +3,25 @@
 #include <algorithm>
 #include <cmath>
 
+#include "model/rope.h"
+
 namespace ms::model {
 
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+    // Squares in float, summed in double, mean and scale in float: llama.cpp's rounding, so
+    // that quantizing the result to 8 bits rounds the same way.
     double sum_sq = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum_sq += double(x[i]) * x[i];
-    const float scale = float(1.0 / std::sqrt(sum_sq / double(n) + eps));
+    for (int64_t i = 0; i < n; ++i) sum_sq += double(x[i] * x[i]);
+    const float mean = float(sum_sq / double(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
     for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
 void apply_rope(float* vec, int64_t n_heads, int64_t head_dim, int32_t pos, float theta,
                 float position_scale, RopeLayout layout) {
-    const int64_t half = head_dim / 2;
-    for (int64_t i = 0; i < half; ++i) {
-        const float freq = std::pow(theta, -2.0f * float(i) / float(head_dim));
-        const float angle = position_scale * (float(pos) * freq);
-        const float c = std::cos(angle), s = std::sin(angle);
-        const bool adjacent = layout == RopeLayout::AdjacentPairs;
-        const int64_t a = adjacent ? 2 * i : i;
-        const int64_t b = adjacent ? 2 * i + 1 : i + half;
-        for (int64_t h = 0; h < n_heads; ++h) {
-            float* head = vec + h * head_dim;
-            const float x0 = head[a], x1 = head[b];
-            head[a] = x0 * c - x1 * s;
-            head[b] = x0 * s + x1 * c;
-        }
-    }
+    Rope rope = Rope::plain(theta, head_dim, layout);
+    rope.freq_scale = position_scale;
+    rope.rotate(vec, n_heads, head_dim, pos);
 }
 
 void softmax(float* x, int64_t n) {

@@ -42,6 +42,7 @@ CHARACTERISTIC_TENSOR = {
     "gemma3": "blk.5.post_ffw_norm.weight",
     "deepseek2": "blk.2.attn_k_b.weight",
     "deepseek2-lite": "blk.1.attn_kv_a_norm.weight",
+    "deepseek2-yarn": "blk.2.attn_v_b.weight",
 }
 
 
