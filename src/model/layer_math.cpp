@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "model/rope.h"
+#include "tensor/dtype.h"
 
 namespace ms::model {
 
@@ -51,15 +53,33 @@ float round_to_half(float x) {
     return std::copysign(std::nearbyint(magnitude / spacing) * spacing, x);
 }
 
+namespace {
+
+// GELU (tanh form) of a value already in half precision, rounded to half: one table entry.
+float gelu_tanh_rounded(float h) {
+    constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+    constexpr float kCubicCoefficient = 0.044715f;
+    return round_to_half(0.5f * h *
+                         (1.0f + std::tanh(kSqrt2OverPi * h * (1.0f + kCubicCoefficient * h * h))));
+}
+
+// Indexed by the half-precision bits of the input; built once (256 KiB, stays in L2).
+const std::vector<float>& gelu_half_table() {
+    static const std::vector<float> table = [] {
+        std::vector<float> t(size_t(1) << 16);
+        for (size_t bits = 0; bits < t.size(); ++bits)
+            t[bits] = gelu_tanh_rounded(fp16_to_fp32(uint16_t(bits)));
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace
+
 float gelu_tanh_half_table(float x) {
     if (x <= -10.0f) return 0.0f;
     if (x >= 10.0f) return x;
-    constexpr float kSqrt2OverPi = 0.79788456080286535588f;
-    constexpr float kCubicCoefficient = 0.044715f;
-    const float h = round_to_half(x);
-    const float gelu =
-        0.5f * h * (1.0f + std::tanh(kSqrt2OverPi * h * (1.0f + kCubicCoefficient * h * h)));
-    return round_to_half(gelu);
+    return gelu_half_table()[fp32_to_fp16(x)];
 }
 
 void geglu(float* gate, const float* up, int64_t n) {

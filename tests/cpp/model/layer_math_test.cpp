@@ -49,6 +49,17 @@ TEST(GeluTanhHalfTable, SaturatesOutsideTenAndRoundsToHalfInside) {
     EXPECT_EQ(gelu_tanh_half_table(1.0f + 1e-4f), gelu_tanh_half_table(1.0f));
 }
 
+// The table is indexed by the input rounded to half; it must equal rounding, then computing.
+TEST(GeluTanhHalfTable, LookupEqualsRoundingThenComputing) {
+    for (float x = -9.99f; x < 9.99f; x += 3.1e-3f) {
+        const float h = round_to_half(x);
+        EXPECT_EQ(gelu_tanh_half_table(x), round_to_half(exact_gelu_tanh(h))) << x;
+    }
+    for (const float tiny : {1e-7f, -3e-6f, 6e-5f, -2.9802322e-8f})  // half subnormals and below
+        EXPECT_EQ(gelu_tanh_half_table(tiny), round_to_half(exact_gelu_tanh(round_to_half(tiny))))
+            << tiny;
+}
+
 TEST(SlidingWindow, FirstVisiblePositionEndsTheWindowAtTheQuery) {
     EXPECT_EQ(first_visible_position(5, 0), 0);  // global
     EXPECT_EQ(first_visible_position(0, 3), 0);
