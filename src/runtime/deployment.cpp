@@ -2,8 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace ms::runtime {
@@ -31,10 +33,15 @@ public:
         return Field(node_[i], file_, path_ + "[" + std::to_string(i) + "]");
     }
 
-    Field key(const char* key) const {
-        for (const auto& kv : node_)
-            if (kv.first.Scalar() == key) return Field(kv.first, file_, join(key));
-        fail(std::string("missing field '") + key + "'");
+    // The key and value of each entry of a map, in file order.
+    std::vector<std::pair<Field, Field>> entries() const {
+        std::vector<std::pair<Field, Field>> out;
+        for (const auto& kv : node_) {
+            const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+            out.emplace_back(Field(kv.first, file_, join(key.c_str())),
+                             Field(kv.second, file_, join(key.c_str())));
+        }
+        return out;
     }
     Field first_key() const { return Field(node_.begin()->first, file_, path_); }
     Field expect_map() const {
@@ -58,12 +65,10 @@ public:
         return static_cast<int>(v);
     }
     void only_keys(std::initializer_list<const char*> allowed) const {
-        for (const auto& kv : node_) {
-            const std::string key = kv.first.Scalar();
-            bool known = false;
-            for (const char* a : allowed) known = known || key == a;
-            if (!known)
-                Field(kv.first, file_, join(key.c_str())).fail("unknown field '" + key + "'");
+        for (const auto& [key, value] : entries()) {
+            const std::string k = key.text();
+            if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
+                key.fail("unknown field '" + k + "'");
         }
     }
 
@@ -149,7 +154,25 @@ Role parse_role(const std::string& role_name, const Field& f) {
     return r;
 }
 
+// Role names name worker processes (`--role NAME`), so they are plain words, each used once.
+std::vector<Role> parse_roles(const Field& roles) {
+    static const std::regex plain_word(R"([A-Za-z0-9_\-]{1,64})");
+    std::vector<Role> out;
+    for (const auto& [key, value] : roles.entries()) {
+        const std::string role_name = key.text();
+        if (!std::regex_match(role_name, plain_word))
+            key.fail("a role name is 1-64 letters, digits, '_' or '-', got '" + role_name + "'");
+        for (const Role& r : out)
+            if (r.name == role_name) key.fail("role '" + role_name + "' is defined twice");
+        out.push_back(parse_role(role_name, value));
+        out.back().origin = key.origin();  // errors about the role point at its name
+    }
+    if (out.empty()) roles.fail("no roles");
+    return out;
+}
+
 Deployment build(const YAML::Node& node, const std::string& file) {
+    if (node.IsNull()) fail_at(file, {"", 1, 1}, "empty file: expected a map with 'roles'");
     const Field root = Field(node, file, "").expect_map();
     root.only_keys({"name", "transport", "micro_batches", "activations", "roles"});
     Deployment d;
@@ -165,12 +188,7 @@ Deployment build(const YAML::Node& node, const std::string& file) {
     }
     const Field roles = root.at("roles").expect_map();
     d.roles_origin = roles.origin();
-    for (const auto& kv : roles.node()) {
-        const std::string role_name = kv.first.Scalar();
-        d.roles.push_back(parse_role(role_name, roles.at(role_name.c_str())));
-        d.roles.back().origin = roles.key(role_name.c_str()).origin();  // point at the name
-    }
-    if (d.roles.empty()) roles.fail("no roles");
+    d.roles = parse_roles(roles);
     return d;
 }
 

@@ -92,6 +92,12 @@ TEST(DeploymentParse, ErrorsNameFileLineAndField) {
     EXPECT_EQ(parse_error("roles: {a: {units: []}}"),
               "d.yaml:1:20: roles.a.units: a role needs at least one unit");
     EXPECT_EQ(parse_error("roles: [a]"), "d.yaml:1:8: roles: expected a map");
+    EXPECT_EQ(parse_error("roles: {}"), "d.yaml:1:8: roles: no roles");
+    EXPECT_EQ(parse_error(""), "d.yaml:1:1: empty file: expected a map with 'roles'");
+    EXPECT_EQ(parse_error("roles:\n  a: {units: [head]}\n  a: {units: [ffn]}\n"),
+              "d.yaml:3:3: roles.a: role 'a' is defined twice");
+    EXPECT_EQ(parse_error("roles:\n  a/b: {units: [head]}\n"),
+              "d.yaml:2:3: roles.a/b: a role name is 1-64 letters, digits, '_' or '-', got 'a/b'");
 }
 
 TEST(DeploymentParse, MalformedYamlNamesTheLine) {
@@ -105,5 +111,16 @@ TEST(DeploymentParse, MissingFileIsAClearError) {
         FAIL();
     } catch (const DeploymentError& e) {
         EXPECT_STREQ(e.what(), "/nonexistent/d.yaml: cannot open file");
+    }
+}
+
+TEST(DeploymentParse, OddShapesGiveErrorsNotCrashes) {
+    for (const char* yaml : {"", "42", "roles:", "roles: {a: }", "roles: {a: {units: head}}",
+                             "roles: {a: {units: [{}]}}", "roles: {a: {units: [{[x]: y}]}}",
+                             "roles: {a: {units: [{moe: [1]}]}}", "roles: {[x]: {units: [head]}}",
+                             "roles: {a: {units: [head], addresses: x}}", "name: [x]\nroles: {}",
+                             "roles: {a: {units: [{attention: {layers: 3}}]}}"}) {
+        SCOPED_TRACE(yaml);
+        EXPECT_NE(parse_error(yaml), "");
     }
 }
