@@ -119,8 +119,7 @@ UnitEntry parse_unit(const Field& f) {
     const std::string kind_name = key.text();
     u.kind = parse_enum(key, kUnitKinds);
     const Field spec = f.at(kind_name.c_str()).expect_map();
-    const bool is_moe = u.kind == UnitKind::moe;
-    if (is_moe)
+    if (u.kind == UnitKind::moe)
         spec.only_keys({"layers", "experts"});
     else
         spec.only_keys({"layers"});

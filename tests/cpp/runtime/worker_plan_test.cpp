@@ -132,6 +132,22 @@ roles:
     EXPECT_EQ(plans[3].peers, (std::vector<std::string>{"front/1"}));
 }
 
+TEST(WorkerPlan, FrontendWithoutAttentionTalksToEveryDpGroup) {
+    const auto plans = plan_workers(parse_deployment(R"(
+roles:
+  frontend: {units: [embedding, head]}
+  attention: {replicas: 2, units: [attention]}
+  ffn: {units: [ffn]}
+)",
+                                                     "d.yaml"),
+                                    stories());
+    ASSERT_EQ(plans.size(), 4u);
+    EXPECT_EQ(plans[0].dp_group, -1);
+    EXPECT_EQ(plans[0].peers, (std::vector<std::string>{"attention/0", "attention/1"}));
+    EXPECT_EQ(plans[2].peers, (std::vector<std::string>{"ffn/0", "frontend/0"}));
+    EXPECT_EQ(plans[3].peers, (std::vector<std::string>{"attention/0", "attention/1"}));
+}
+
 TEST(WorkerPlanErrors, EveryUnitPlacedOnce) {
     const HParams hp = stories();
     EXPECT_EQ(plan_error("roles: {a: {units: [attention, ffn, head]}}", hp),
