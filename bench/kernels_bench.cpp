@@ -1,4 +1,4 @@
-// Kernel micro-benchmarks on SmolLM2-135M shapes. Run e.g.
+// Kernel micro-benchmarks on SmolLM2-135M, Gemma 3 270M and Qwen2-7B shapes. Run e.g.
 //   kernels_bench --benchmark_min_time=0.2 --benchmark_filter=Matvec
 #include <benchmark/benchmark.h>
 
@@ -15,6 +15,20 @@ namespace {
 using ms::DType;
 using ms::kernels::Isa;
 
+// Byte offsets of the fp16 scale fields in one block of the benchmarked types.
+std::vector<size_t> scale_offsets(DType type) {
+    switch (type) {
+        case DType::Q4_1:
+        case DType::Q4_K:
+        case DType::Q5_K:
+            return {0, 2};  // d and m (dmin)
+        case DType::Q6_K:
+            return {208};
+        default:
+            return {0};
+    }
+}
+
 // Random weight bytes with small finite fp16 scales in every block's scale fields.
 std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols) {
     std::mt19937 rng(7);
@@ -22,9 +36,8 @@ std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols) {
     for (auto& b : bytes) b = uint8_t(rng());
     const uint16_t scale = ms::fp32_to_fp16(0.01f);
     const int64_t block = ms::traits(type).block_bytes;
-    const int halves = type == DType::Q4_1 ? 2 : 1;  // d (and m) lead each block
     for (size_t off = 0; off < bytes.size(); off += size_t(block))
-        for (int h = 0; h < halves; ++h) std::memcpy(&bytes[off + 2 * size_t(h)], &scale, 2);
+        for (size_t field : scale_offsets(type)) std::memcpy(&bytes[off + field], &scale, 2);
     return bytes;
 }
 
@@ -72,10 +85,32 @@ void BM_PrefillQ4_1_1536x576(benchmark::State& s) {
 void BM_PrefillQ8_0_49152x576(benchmark::State& s) {
     matmul_bench(s, DType::Q8_0, 49152, 576);
 }
+// K formats (rows x cols): Gemma 3 270M's ffn_down (Q4_K or Q6_K) and Qwen2-7B's ffn_up
+// (Q4_K, from DeepSeek-R1-Distill-Qwen-7B Q4_K_M) over a prefill batch.
+void BM_PrefillQ4_K_640x2048(benchmark::State& s) {
+    matmul_bench(s, DType::Q4_K, 640, 2048);
+}
+void BM_PrefillQ5_K_640x2048(benchmark::State& s) {
+    matmul_bench(s, DType::Q5_K, 640, 2048);
+}
+void BM_PrefillQ6_K_640x2048(benchmark::State& s) {
+    matmul_bench(s, DType::Q6_K, 640, 2048);
+}
+void BM_PrefillQ4_K_18944x3584(benchmark::State& s) {
+    matmul_bench(s, DType::Q4_K, 18944, 3584);
+}
+void BM_MatvecQ4_K_18944x3584(benchmark::State& s) {
+    matmul_bench(s, DType::Q4_K, 18944, 3584);
+}
 BENCHMARK(BM_MatvecQ4_1_576x1536)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_MatvecQ8_0_49152x576)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_PrefillQ4_1_1536x576)->Apply([](auto* b) { isa_thread_args(b, 64); });
 BENCHMARK(BM_PrefillQ8_0_49152x576)->Apply([](auto* b) { isa_thread_args(b, 64); });
+BENCHMARK(BM_PrefillQ4_K_640x2048)->Apply([](auto* b) { isa_thread_args(b, 64); });
+BENCHMARK(BM_PrefillQ5_K_640x2048)->Apply([](auto* b) { isa_thread_args(b, 64); });
+BENCHMARK(BM_PrefillQ6_K_640x2048)->Apply([](auto* b) { isa_thread_args(b, 64); });
+BENCHMARK(BM_PrefillQ4_K_18944x3584)->Apply([](auto* b) { isa_thread_args(b, 64); });
+BENCHMARK(BM_MatvecQ4_K_18944x3584)->Apply([](auto* b) { isa_thread_args(b, 1); });
 
 // Cost of one parallel_for with trivial work: the per-call overhead a decode step pays.
 void BM_ParallelForOverhead(benchmark::State& state) {

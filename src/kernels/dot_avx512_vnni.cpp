@@ -5,7 +5,7 @@
 namespace ms::kernels {
 
 DotRows avx512_vnni_dot_rows(DType type) {
-    return x86_legacy_dot_rows<Avx512Dot<true>>(type);
+    return x86_quant_dot_rows<Avx512Dot<true>>(type);
 }
 
 DotTokens avx512_vnni_dot_tokens(DType type) {

@@ -131,7 +131,6 @@ struct RowGroup {
 // kTokens activation rows, act_stride bytes apart, read block by block.
 template <typename Act, int kTokens>
 struct TokenGroup {
-    static_assert(kTokens <= 4, "per-token floats travel in one SSE register");
     const Act* row[kTokens];
     TokenGroup(const std::byte* first, int64_t stride) {
         for (int t = 0; t < kTokens; ++t) row[t] = reinterpret_cast<const Act*>(first + t * stride);
@@ -140,6 +139,7 @@ struct TokenGroup {
     // a general register: a round trip through memory would stall on store forwarding.
     template <typename Field>
     __m128 halves(int64_t b, Field field) const {
+        static_assert(kTokens <= 4, "per-token floats travel in one SSE register");
         uint64_t packed = 0;
         for (int t = 0; t < kTokens; ++t) packed |= uint64_t(row[t][b].*field) << (16 * t);
         return _mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(packed)));
@@ -224,108 +224,195 @@ typename S::F broadcast(float v) {
     return S::broadcast_parts(per_part);
 }
 
-// Q4_K and Q5_K: per 64-element chunk c, the low nibbles are sub-block 2c and the high
-// nibbles sub-block 2c+1; Q5_K adds the fifth bits from qh (bits 2c and 2c+1 of each byte).
-template <typename S, typename Block>
-float dot_q4_q5_k(const void* w_row, const void* act_row, int64_t cols) {
-    constexpr bool kFiveBits = std::is_same_v<Block, BlockQ5_K>;
-    const auto* w = static_cast<const Block*>(w_row);
-    const auto* x = static_cast<const BlockQ8_K*>(act_row);
-    const auto low4 = S::bytes(0x0F);
+// A K super-block read as 8 groups of 32 elements in element order, so that group j lines up
+// with activation bytes 32j..32j+31 and its two halves with activation sums 2j and 2j+1.
+constexpr int kKGroups = kQKK / 32;
 
-    typename S::F acc = S::fzero();
-    float min_sum = 0.0f;
-    for (int64_t b = 0; b < cols / kQKK; ++b) {
-        const Block& wb = w[b];
-        const BlockQ8_K& xb = x[b];
-        int16_t scale[8];
-        int mins = 0;
-        for (int j = 0; j < 8; ++j) {
-            uint8_t sc, mn;
-            unpack_k_scale_min(wb.scales, j, sc, mn);
-            scale[j] = sc;
-            mins += mn * (xb.bsums[2 * j] + xb.bsums[2 * j + 1]);
-        }
-        [[maybe_unused]] typename S::I high_bits;
-        if constexpr (kFiveBits)
-            high_bits = S::combine([&](int i) { return S::Half::srli16(load256(wb.qh), 2 * i); });
+// Per 16 elements: the weights' scale, and the factor that activation's sum is taken out with
+// (the Q4_K / Q5_K minimum, or Q6_K's offset of 32 times the scale). Both are i16.
+struct KScales {
+    __m256i scale16;
+    __m256i min16;
+};
 
-        auto sums = S::zero();
-        for (int c = 0; c < 4; c += S::kParts) {
-            const auto q = S::load_contiguous(wb.qs + 32 * c);
-            auto low = S::and_(q, low4);
-            auto high = S::and_(S::srli16(q, 4), low4);
-            if constexpr (kFiveBits) {
-                low = S::or_(low, S::slli16(S::and_(high_bits, S::bytes(1)), 4));
-                high = S::or_(high, S::slli16(S::and_(high_bits, S::bytes(2)), 3));
-                high_bits = S::srli16(high_bits, 2 * S::kParts);
-            }
-            const int8_t* y = xb.qs + 64 * c;
-            const auto y_low = S::combine([&](int i) { return load256(y + 64 * i); });
-            const auto y_high = S::combine([&](int i) { return load256(y + 64 * i + 32); });
-            const auto s_low =
-                S::combine([&](int i) { return _mm256_set1_epi16(scale[2 * (c + i)]); });
-            const auto s_high =
-                S::combine([&](int i) { return _mm256_set1_epi16(scale[2 * (c + i) + 1]); });
-            sums = S::dot_u8s8_scaled(sums, low, y_low, s_low);
-            sums = S::dot_u8s8_scaled(sums, high, y_high, s_high);
-        }
-        acc = S::fmadd(S::to_float(sums), broadcast<S>(half_to_float(wb.d) * xb.d), acc);
-        min_sum += half_to_float(wb.dmin) * xb.d * float(mins);
-    }
-    return S::hsum(acc) - min_sum;
+// The low or high nibbles of 32 bytes, as bytes.
+inline __m256i nibbles256(const uint8_t* bytes, bool high) {
+    const __m256i v = load256(bytes);
+    return _mm256_and_si256(high ? _mm256_srli_epi16(v, 4) : v, _mm256_set1_epi8(0x0F));
 }
 
-// Q6_K: values 0..63 (offset 32, removed through the activation sums). In each 128-element
-// half, group g (32 elements) takes the low (g < 2) or high nibbles of ql[32 * (g % 2) ..]
-// and bits 2g, 2g+1 of qh; its two 16-element sub-blocks have their own scales.
-template <typename S>
-float dot_q6_k(const void* w_row, const void* act_row, int64_t cols) {
-    const auto* w = static_cast<const BlockQ6_K*>(w_row);
-    const auto* x = static_cast<const BlockQ8_K*>(act_row);
-    const auto low4 = S::bytes(0x0F);
+// Bits shift..shift+width-1 of each byte, moved to bits 4.. (above a nibble).
+inline __m256i bits_above_nibble(__m256i v, int shift, uint8_t width_mask) {
+    const __m256i bits = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)),
+                                          _mm256_set1_epi8(char(width_mask)));
+    return _mm256_slli_epi16(bits, 4);
+}
 
-    typename S::F acc = S::fzero();
-    float offset_sum = 0.0f;
-    for (int64_t b = 0; b < cols / kQKK; ++b) {
-        const BlockQ6_K& wb = w[b];
-        const BlockQ8_K& xb = x[b];
-        int offset = 0;
-        for (int j = 0; j < 16; ++j) offset += wb.scales[j] * xb.bsums[j];
+// Each byte of the 8-byte word twice, as 16 i16 lanes.
+inline __m256i widen_doubled(uint64_t bytes8) {
+    const __m128i v = _mm_cvtsi64_si128(int64_t(bytes8));
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v, v));
+}
 
+// The 6-bit scales and minimums of a Q4_K / Q5_K super-block (unpack_k_scale_min for all eight
+// at once): bytes 0..3 hold scales 0..3 and the top bits of scales 4..7, bytes 4..7 the same
+// for the minimums, bytes 8..11 the low nibbles of scales (low) and minimums (high) 4..7.
+inline KScales k_scales_mins(const uint8_t packed[12]) {
+    uint32_t word[3];
+    __builtin_memcpy(word, packed, sizeof(word));
+    constexpr uint32_t kLow6 = 0x3F3F3F3F, kLow4 = 0x0F0F0F0F, kLow2 = 0x03030303;
+    const uint32_t scale_low = word[0] & kLow6;
+    const uint32_t min_low = word[1] & kLow6;
+    const uint32_t scale_high = (word[2] & kLow4) | ((word[0] >> 6) & kLow2) << 4;
+    const uint32_t min_high = ((word[2] >> 4) & kLow4) | ((word[1] >> 6) & kLow2) << 4;
+    return {widen_doubled(scale_low | uint64_t(scale_high) << 32),
+            widen_doubled(min_low | uint64_t(min_high) << 32)};
+}
+
+// Per format: group j's values as unsigned bytes, the scales, and the float factors.
+template <typename Block>
+struct KFormat;
+
+// Q4_K: per 64-element chunk, the low nibbles of 32 bytes, then their high nibbles.
+template <>
+struct KFormat<BlockQ4_K> {
+    static __m256i group(const BlockQ4_K& b, int j) {
+        return nibbles256(b.qs + 32 * (j / 2), j % 2);
+    }
+    static KScales scales(const BlockQ4_K& b) { return k_scales_mins(b.scales); }
+    static float d(const BlockQ4_K& b) { return half_to_float(b.d); }
+    static float dmin(const BlockQ4_K& b) { return half_to_float(b.dmin); }
+};
+
+// Q5_K: Q4_K plus a fifth bit, bit j of qh byte l for element l of group j.
+template <>
+struct KFormat<BlockQ5_K> {
+    static __m256i group(const BlockQ5_K& b, int j) {
+        return _mm256_or_si256(nibbles256(b.qs + 32 * (j / 2), j % 2),
+                               bits_above_nibble(load256(b.qh), j, 1));
+    }
+    static KScales scales(const BlockQ5_K& b) { return k_scales_mins(b.scales); }
+    static float d(const BlockQ5_K& b) { return half_to_float(b.d); }
+    static float dmin(const BlockQ5_K& b) { return half_to_float(b.dmin); }
+};
+
+// Q6_K: values 0..63, offset 32. In each 128-element half, group g takes the low (g < 2) or
+// high nibbles of ql[32 * (g % 2) ..] and bits 2g, 2g+1 of qh; 16-element signed scales.
+template <>
+struct KFormat<BlockQ6_K> {
+    static __m256i group(const BlockQ6_K& b, int j) {
+        const int half = j / 4, g = j % 4;
+        return _mm256_or_si256(nibbles256(b.ql + 64 * half + 32 * (g % 2), g >= 2),
+                               bits_above_nibble(load256(b.qh + 32 * half), 2 * g, 3));
+    }
+    static KScales scales(const BlockQ6_K& b) {
+        const __m256i scale16 = _mm256_cvtepi8_epi16(load128(b.scales));
+        return {scale16, _mm256_slli_epi16(scale16, 5)};
+    }
+    static float d(const BlockQ6_K& b) { return half_to_float(b.d); }
+    static float dmin(const BlockQ6_K& b) { return half_to_float(b.d); }
+};
+
+// Group j's scales for a 32-byte u8 x s8 product: scale 2j in the low 128 bits, 2j+1 in the
+// high (i16 pair j is 32-bit lane j of scale16).
+inline __m256i group_scale(__m256i scale16, int j) {
+    const __m256i pair = _mm256_permutevar8x32_epi32(scale16, _mm256_set1_epi32(j));
+    return _mm256_shuffle_epi8(
+        pair, _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2,
+                               3, 2, 3, 2, 3, 2, 3, 2, 3));
+}
+
+// A K super-block unpacked once, then multiplied against any number of activation blocks:
+// sum over elements of d * scale * q * x - dmin * sum over 16-element sums of min * bsum.
+template <typename S, typename Block>
+struct UnpackedK {
+    static constexpr int kVectors = kKGroups / S::kParts;
+    typename S::I q[kVectors];
+    typename S::I scale[kVectors];
+    __m256i min16;
+    float d;
+    float dmin;
+
+    explicit UnpackedK(const Block& b) : d(KFormat<Block>::d(b)), dmin(KFormat<Block>::dmin(b)) {
+        const KScales scales = KFormat<Block>::scales(b);
+        for (int i = 0; i < kVectors; ++i) {
+            q[i] = S::combine([&](int p) { return KFormat<Block>::group(b, S::kParts * i + p); });
+            scale[i] =
+                S::combine([&](int p) { return group_scale(scales.scale16, S::kParts * i + p); });
+        }
+        min16 = scales.min16;
+    }
+
+    // Lanes summing to the integer sum of scale * q * x over the block (exact).
+    typename S::I scaled_sums(const BlockQ8_K& x) const {
         auto sums = S::zero();
-        for (int h = 0; h < 2; ++h) {
-            const uint8_t* ql = wb.ql + 64 * h;
-            const __m256i qh = load256(wb.qh + 32 * h);
-            const int8_t* scale = wb.scales + 8 * h;
-            for (int g = 0; g < 4; g += S::kParts) {
-                const auto l = S::combine([&](int i) { return load256(ql + 32 * ((g + i) % 2)); });
-                const auto nibbles = g < 2 ? S::and_(l, low4) : S::and_(S::srli16(l, 4), low4);
-                const auto top =
-                    S::combine([&](int i) { return S::Half::srli16(qh, 2 * (g + i)); });
-                const auto q = S::or_(nibbles, S::slli16(S::and_(top, S::bytes(3)), 4));
-                const auto y =
-                    S::combine([&](int i) { return load256(xb.qs + 128 * h + 32 * (g + i)); });
-                const auto s = S::combine([&](int i) {
-                    return _mm256_set_m128i(_mm_set1_epi16(scale[2 * (g + i) + 1]),
-                                            _mm_set1_epi16(scale[2 * (g + i)]));
-                });
-                sums = S::dot_u8s8_scaled(sums, q, y, s);
+        for (int i = 0; i < kVectors; ++i)
+            sums = S::dot_u8s8_scaled(sums, q[i], S::load_contiguous(x.qs + 32 * S::kParts * i),
+                                      scale[i]);
+        return sums;
+    }
+    // Lanes summing to the integer sum of min * bsum over the block.
+    __m256 min_sums(const BlockQ8_K& x) const {
+        return _mm256_cvtepi32_ps(_mm256_madd_epi16(min16, load256(x.bsums)));
+    }
+};
+
+// kRows K-format weight rows against kTokens Q8_K activation rows: each super-block is unpacked
+// once for all tokens. Per (row, token) the operations and their order do not depend on kRows
+// and kTokens, so results do not depend on the grouping.
+template <typename S, typename Block, int kRows, int kTokens>
+void dot_k(const std::byte* w_rows, int64_t stride, const std::byte* act, int64_t act_stride,
+           int64_t cols, float* y, int64_t y_stride) {
+    const RowGroup<Block, kRows> w(w_rows, stride);
+    const TokenGroup<BlockQ8_K, kTokens> x(act, act_stride);
+    typename S::F acc[kRows][kTokens];
+    __m256 min_acc[kRows][kTokens];
+    for (int r = 0; r < kRows; ++r)
+        for (int t = 0; t < kTokens; ++t) {
+            acc[r][t] = S::fzero();
+            min_acc[r][t] = _mm256_setzero_ps();
+        }
+    for (int64_t b = 0; b < cols / kQKK; ++b)
+        for (int r = 0; r < kRows; ++r) {
+            const UnpackedK<S, Block> u(w.row[r][b]);
+            for (int t = 0; t < kTokens; ++t) {
+                const BlockQ8_K& xb = x.row[t][b];
+                acc[r][t] =
+                    S::fmadd(S::to_float(u.scaled_sums(xb)), broadcast<S>(u.d * xb.d), acc[r][t]);
+                min_acc[r][t] =
+                    _mm256_fmadd_ps(u.min_sums(xb), _mm256_set1_ps(u.dmin * xb.d), min_acc[r][t]);
             }
         }
-        const float d = half_to_float(wb.d) * xb.d;
-        acc = S::fmadd(S::to_float(sums), broadcast<S>(d), acc);
-        offset_sum += d * float(32 * offset);
-    }
-    return S::hsum(acc) - offset_sum;
+    for (int r = 0; r < kRows; ++r)
+        for (int t = 0; t < kTokens; ++t)
+            y[t * y_stride + r] = S::hsum(acc[r][t]) - Avx2Ops::hsum(min_acc[r][t]);
 }
 
 // ---- Tables --------------------------------------------------------------------------------
 
-// Legacy rows go four at a time (sharing activation loads), then one at a time; tokens go
-// four at a time (sharing weight unpacking), then two, then one.
-constexpr int kRowGroup = 4;
-constexpr int kTokenGroup = 4;
+template <typename Block>
+constexpr bool kIsKFormat = std::is_same_v<Block, BlockQ4_K> || std::is_same_v<Block, BlockQ5_K> ||
+                            std::is_same_v<Block, BlockQ6_K>;
+
+// Legacy rows go four at a time (sharing activation loads); K rows one at a time (an unpacked
+// super-block already fills the registers). Then single rows.
+template <typename Block>
+constexpr int kRowGroup = kIsKFormat<Block> ? 1 : 4;
+// Tokens share each unpacked weight block in groups of four (legacy: their per-token floats
+// travel in one SSE register) or eight (K: unpacking a super-block costs more; about 10-15%
+// faster than four), then four, two, one.
+template <typename Block>
+constexpr int kTokenGroup = kIsKFormat<Block> ? 8 : 4;
+
+// kRows weight rows of Block against kTokens activation rows.
+template <typename S, typename Block, int kRows, int kTokens>
+void dot_block_rows(const std::byte* w_rows, int64_t stride, const std::byte* act,
+                    int64_t act_stride, int64_t cols, float* y, int64_t y_stride) {
+    if constexpr (kIsKFormat<Block>)
+        dot_k<S, Block, kRows, kTokens>(w_rows, stride, act, act_stride, cols, y, y_stride);
+    else
+        dot_legacy<S, Block, kRows, kTokens>(w_rows, stride, act, act_stride, cols, y, y_stride);
+}
 
 // Streaming a matrix larger than the caches (the output head) runs at about half the memory
 // bandwidth on the hardware prefetcher alone; asking for the next row group ahead doubles it.
@@ -336,41 +423,43 @@ inline void prefetch(const std::byte* begin, const std::byte* end) {
 
 // Every row against kTokens activation rows.
 template <typename S, typename Block, int kTokens>
-void legacy_row_groups(const std::byte* rows, int64_t stride, int64_t n_rows, const std::byte* act,
-                       int64_t act_stride, int64_t cols, float* y, int64_t y_stride) {
+void row_groups(const std::byte* rows, int64_t stride, int64_t n_rows, const std::byte* act,
+                int64_t act_stride, int64_t cols, float* y, int64_t y_stride) {
+    constexpr int kGroup = kRowGroup<Block>;
     const std::byte* rows_end = rows + n_rows * stride;
     int64_t r = 0;
-    for (; r + kRowGroup <= n_rows; r += kRowGroup) {
-        const std::byte* next_group = rows + (r + kRowGroup) * stride;
-        prefetch(next_group, std::min(rows_end, next_group + kRowGroup * stride));
-        dot_legacy<S, Block, kRowGroup, kTokens>(rows + r * stride, stride, act, act_stride, cols,
-                                                 y + r, y_stride);
+    for (; r + kGroup <= n_rows; r += kGroup) {
+        const std::byte* next_group = rows + (r + kGroup) * stride;
+        prefetch(next_group, std::min(rows_end, next_group + kGroup * stride));
+        dot_block_rows<S, Block, kGroup, kTokens>(rows + r * stride, stride, act, act_stride, cols,
+                                                  y + r, y_stride);
     }
     for (; r < n_rows; ++r)
-        dot_legacy<S, Block, 1, kTokens>(rows + r * stride, stride, act, act_stride, cols, y + r,
-                                         y_stride);
+        dot_block_rows<S, Block, 1, kTokens>(rows + r * stride, stride, act, act_stride, cols,
+                                             y + r, y_stride);
 }
 
 template <typename S, typename Block>
-void legacy_rows(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
-                 float* y) {
-    legacy_row_groups<S, Block, 1>(static_cast<const std::byte*>(w), stride, n_rows,
-                                   static_cast<const std::byte*>(act_row), 0, cols, y, 0);
+void block_rows(const void* w, int64_t stride, int64_t n_rows, const void* act_row, int64_t cols,
+                float* y) {
+    row_groups<S, Block, 1>(static_cast<const std::byte*>(w), stride, n_rows,
+                            static_cast<const std::byte*>(act_row), 0, cols, y, 0);
 }
 
 template <typename S, typename Block>
-void legacy_tokens(const void* w, int64_t stride, int64_t n_rows, const void* act,
-                   int64_t act_stride, int64_t n_tokens, int64_t cols, float* y, int64_t y_stride) {
+void block_tokens(const void* w, int64_t stride, int64_t n_rows, const void* act,
+                  int64_t act_stride, int64_t n_tokens, int64_t cols, float* y, int64_t y_stride) {
     const auto* rows = static_cast<const std::byte*>(w);
     const auto* acts = static_cast<const std::byte*>(act);
     auto run = [&](auto tokens, int64_t t) {
-        legacy_row_groups<S, Block, decltype(tokens)::value>(rows, stride, n_rows,
-                                                             acts + t * act_stride, act_stride,
-                                                             cols, y + t * y_stride, y_stride);
+        row_groups<S, Block, decltype(tokens)::value>(rows, stride, n_rows, acts + t * act_stride,
+                                                      act_stride, cols, y + t * y_stride, y_stride);
     };
     int64_t t = 0;
-    for (; t + kTokenGroup <= n_tokens; t += kTokenGroup)
-        run(std::integral_constant<int, kTokenGroup>{}, t);
+    for (; t + kTokenGroup<Block> <= n_tokens; t += kTokenGroup<Block>)
+        run(std::integral_constant<int, kTokenGroup<Block>>{}, t);
+    if constexpr (kTokenGroup < Block >> 4)
+        for (; t + 4 <= n_tokens; t += 4) run(std::integral_constant<int, 4>{}, t);
     for (; t + 2 <= n_tokens; t += 2) run(std::integral_constant<int, 2>{}, t);
     for (; t < n_tokens; ++t) run(std::integral_constant<int, 1>{}, t);
 }
@@ -382,19 +471,19 @@ void each_row(const void* w, int64_t stride, int64_t n_rows, const void* act_row
     for (int64_t r = 0; r < n_rows; ++r) y[r] = Dot(rows + r * stride, act_row, cols);
 }
 
-// The two table shapes, so that one switch maps each legacy type to its kernel.
-struct LegacyRowsOf {
+// The two table shapes, so that one switch maps each quantized type to its kernel.
+struct BlockRowsOf {
     template <typename S, typename Block>
-    static constexpr DotRows of = legacy_rows<S, Block>;
+    static constexpr DotRows of = block_rows<S, Block>;
 };
-struct LegacyTokensOf {
+struct BlockTokensOf {
     template <typename S, typename Block>
-    static constexpr DotTokens of = legacy_tokens<S, Block>;
+    static constexpr DotTokens of = block_tokens<S, Block>;
 };
 
 // Kernels built on u8 x s8 dot products, the ones VNNI speeds up.
 template <typename S, typename Shape>
-auto x86_legacy_kernel(DType type) -> decltype(Shape::template of<S, BlockQ4_0>) {
+auto x86_quant_kernel(DType type) -> decltype(Shape::template of<S, BlockQ4_0>) {
     switch (type) {
         case DType::Q4_0:
             return Shape::template of<S, BlockQ4_0>;
@@ -406,20 +495,26 @@ auto x86_legacy_kernel(DType type) -> decltype(Shape::template of<S, BlockQ4_0>)
             return Shape::template of<S, BlockQ5_1>;
         case DType::Q8_0:
             return Shape::template of<S, BlockQ8_0>;
+        case DType::Q4_K:
+            return Shape::template of<S, BlockQ4_K>;
+        case DType::Q5_K:
+            return Shape::template of<S, BlockQ5_K>;
+        case DType::Q6_K:
+            return Shape::template of<S, BlockQ6_K>;
         default:
             return nullptr;
     }
 }
 
 template <typename S>
-DotRows x86_legacy_dot_rows(DType type) {
-    return x86_legacy_kernel<S, LegacyRowsOf>(type);
+DotRows x86_quant_dot_rows(DType type) {
+    return x86_quant_kernel<S, BlockRowsOf>(type);
 }
 
-// Only the legacy formats have multi-token kernels.
+// Only the quantized formats have multi-token kernels.
 template <typename S>
 DotTokens x86_dot_tokens(DType type) {
-    return x86_legacy_kernel<S, LegacyTokensOf>(type);
+    return x86_quant_kernel<S, BlockTokensOf>(type);
 }
 
 template <typename S>
@@ -431,14 +526,8 @@ DotRows x86_dot_rows(DType type) {
             return each_row<dot_f16<S>>;
         case DType::BF16:
             return each_row<dot_bf16<S>>;
-        case DType::Q4_K:
-            return each_row<dot_q4_q5_k<S, BlockQ4_K>>;
-        case DType::Q5_K:
-            return each_row<dot_q4_q5_k<S, BlockQ5_K>>;
-        case DType::Q6_K:
-            return each_row<dot_q6_k<S>>;
         default:
-            return x86_legacy_dot_rows<S>(type);
+            return x86_quant_dot_rows<S>(type);
     }
 }
 

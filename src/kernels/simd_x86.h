@@ -52,12 +52,6 @@ struct Avx2Ops {
     static I load_contiguous(const void* p) { return load256(p); }
 
     static I zero() { return _mm256_setzero_si256(); }
-    static I bytes(uint8_t b) { return _mm256_set1_epi8(char(b)); }
-    static I and_(I a, I b) { return _mm256_and_si256(a, b); }
-    static I or_(I a, I b) { return _mm256_or_si256(a, b); }
-    static I srli16(I a, int n) { return _mm256_srl_epi16(a, _mm_cvtsi32_si128(n)); }
-    static I slli16(I a, int n) { return _mm256_sll_epi16(a, _mm_cvtsi32_si128(n)); }
-    static I add32(I a, I b) { return _mm256_add_epi32(a, b); }
     // acc + sum over adjacent byte pairs of u * s, widened to 32 bits through scale16:
     // the i16 pair sums are multiplied by the i16 lanes of scale16 and added pairwise.
     static I dot_u8s8_scaled(I acc, I u, I s, I scale16) {
@@ -119,14 +113,13 @@ struct Avx512Dot {
     static I load_contiguous(const void* p) { return _mm512_loadu_si512(p); }
 
     static I zero() { return _mm512_setzero_si512(); }
-    static I bytes(uint8_t b) { return _mm512_set1_epi8(char(b)); }
-    static I and_(I a, I b) { return _mm512_and_si512(a, b); }
-    static I or_(I a, I b) { return _mm512_or_si512(a, b); }
-    static I srli16(I a, int n) { return _mm512_srl_epi16(a, _mm_cvtsi32_si128(n)); }
-    static I slli16(I a, int n) { return _mm512_sll_epi16(a, _mm_cvtsi32_si128(n)); }
-    static I add32(I a, I b) { return _mm512_add_epi32(a, b); }
+    // VNNI fuses the widening multiply by scale16 with the accumulation (same exact sums).
     static I dot_u8s8_scaled(I acc, I u, I s, I scale16) {
-        return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), scale16));
+        const I pair_sums = _mm512_maddubs_epi16(u, s);
+#if defined(__AVX512VNNI__)
+        if constexpr (kVnni) return _mm512_dpwssd_epi32(acc, pair_sums, scale16);
+#endif
+        return _mm512_add_epi32(acc, _mm512_madd_epi16(pair_sums, scale16));
     }
     static I dot_u8s8(I acc, I u, I s) {
 #if defined(__AVX512VNNI__)

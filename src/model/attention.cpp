@@ -67,7 +67,7 @@ public:
         attend_all(ctx);
         out_.resize(n, x.cols);
         kernels::matmul(wo_, attn_.data.data(), n, out_.data.data(), ctx.pool);
-        if (spec_.post_norm) rms_norm_rows(out_, post_norm_.data(), hp_.rms_eps, out_);
+        if (spec_.post_norm) rms_norm_rows_in_place(out_, post_norm_.data(), hp_.rms_eps);
         for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += out_.data[i];
     }
 
@@ -152,9 +152,9 @@ private:
 
 AttentionSpec standard_attention(const HParams& hp) {
     if (hp.n_rot != hp.head_dim)
-        throw std::runtime_error("model: " + hp.arch +
-                                 ".rope.dimension_count must equal the head dimension (partial "
-                                 "RoPE is not supported)");
+        throw std::runtime_error("model: rope.dimension_count " + std::to_string(hp.n_rot) +
+                                 " differs from the head dimension " + std::to_string(hp.head_dim) +
+                                 " (partial RoPE is not supported)");
     return {.rope_layout = RopeLayout::AdjacentPairs,
             .rope_base = hp.rope_theta,
             .rope_position_scale = hp.rope_linear_scale(),

@@ -81,6 +81,10 @@ void rms_norm_rows(const Activations& x, const float* weight, float eps, Activat
     for (int64_t i = 0; i < x.rows; ++i) rms_norm(x.row(i), weight, x.cols, eps, out.row(i));
 }
 
+void rms_norm_rows_in_place(Activations& x, const float* weight, float eps) {
+    for (int64_t i = 0; i < x.rows; ++i) rms_norm(x.row(i), weight, x.cols, eps, x.row(i));
+}
+
 void rms_norm_heads(float* row, int64_t n_heads, int64_t head_dim, const float* weight, float eps) {
     for (int64_t h = 0; h < n_heads; ++h)
         rms_norm(row + h * head_dim, weight, head_dim, eps, row + h * head_dim);

@@ -22,6 +22,15 @@ def reference_logits(llm, tokens):
     return np.array(llm.scores[: len(tokens)], dtype=np.float32)
 
 
+def reference_logits_one_by_one(llm, tokens):
+    """The same, fed one token per decode call: llama.cpp's batched and one-token paths round
+    differently, and that spread is a fair yardstick for how closely another engine can agree."""
+    llm.reset()
+    for token in tokens:
+        llm.eval([token])
+    return np.array(llm.scores[: len(tokens)], dtype=np.float32)
+
+
 def run_logits(binary, model_path, tokens, *options):
     """Runs `matrixserve logits` and returns the finished process, whatever its exit status."""
     return subprocess.run([str(binary), "logits", "-m", str(model_path), "-t", "2", *options,

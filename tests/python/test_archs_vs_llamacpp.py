@@ -1,6 +1,7 @@
 """Every architecture against llama.cpp on tiny seeded random-weight models written by
 scripts/make_tiny_models.py: teacher-forced over 64 random tokens, F32 files must agree on top-1
-at every position with logits within 1e-3, Q8_0 files on top-1 at >= 99% of positions. Broken
+at every position with logits within 1e-3 (or within llama.cpp's own spread between its batched
+and one-token paths, where that is wider: Gemma 3's GELU goes through an fp16 table), Q8_0 files on top-1 at >= 99% of positions. Broken
 files (unknown architecture, a missing tensor) must give a clear error, not a crash."""
 import dataclasses
 import importlib.util
@@ -10,8 +11,9 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT
-from llamacpp_reference import (load_reference, our_logits, reference_logits, run_logits,
-                                top1_agreement, top1_margins)
+from llamacpp_reference import (load_reference, our_logits, reference_logits,
+                                reference_logits_one_by_one, run_logits, top1_agreement,
+                                top1_margins)
 
 SCRIPT = ROOT / "scripts" / "make_tiny_models.py"
 N_POSITIONS = 64
@@ -64,7 +66,8 @@ def random_tokens():
 def test_teacher_forced_logits_match_llamacpp(tiny_models, model_file, binary, report):
     path = tiny_models / f"{model_file}.gguf"
     tokens = random_tokens()
-    theirs = reference_logits(load_reference(path, n_ctx=N_POSITIONS), tokens)
+    llm = load_reference(path, n_ctx=N_POSITIONS)
+    theirs = reference_logits(llm, tokens)
     assert np.isfinite(theirs).all()
     assert len(set(theirs.argmax(axis=1))) > N_POSITIONS // 4, "degenerate model: top-1 barely varies"
     ours, _ = our_logits(binary, path, tokens)
@@ -72,8 +75,11 @@ def test_teacher_forced_logits_match_llamacpp(tiny_models, model_file, binary, r
     report(f"tiny {model_file:22} top-1 {agree}/{N_POSITIONS}, max |logit diff| {max_diff:.2e} "
            f"(llama.cpp's smallest top-1 margin {top1_margins(theirs).min():.3f})")
     if model_file.endswith(".F32"):
+        _, self_spread = top1_agreement([reference_logits_one_by_one(llm, tokens)], [theirs])
+        report(f"tiny {model_file:22} llama.cpp batched vs one token at a time: "
+               f"max |logit diff| {self_spread:.2e}")
         assert agree == N_POSITIONS
-        assert max_diff < F32_MAX_LOGIT_DIFF
+        assert max_diff < max(F32_MAX_LOGIT_DIFF, self_spread)
     else:
         assert agree >= QUANTIZED_MIN_AGREEMENT * N_POSITIONS
 

@@ -56,11 +56,14 @@ inline std::vector<float> run_dot_rows_per_token(DotRows dot, const RandomMatrix
 }
 
 // For every type the tables cover and every test shape: tokens within rounding of the scalar
-// reference and bit-identical to rows run once per token.
+// reference and bit-identical to rows run once per token. Every quantized type must have a
+// multi-token kernel (prefill would otherwise unpack its weights once per token).
 inline void check_dot_tokens(DotRows (*rows_table)(DType), DotTokens (*tokens_table)(DType),
                              std::mt19937& rng) {
     for (DType type : kTypes) {
         const DotTokens tokens = tokens_table(type);
+        const bool quantized = traits(type).block_elems > 1;
+        EXPECT_TRUE(tokens || !quantized) << dtype_name(type) << " has no multi-token kernel";
         if (!tokens) continue;
         for (int64_t cols : test_cols(type))
             for (int64_t rows : kTestRows)

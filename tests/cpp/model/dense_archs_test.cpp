@@ -184,6 +184,13 @@ TEST(DenseArchs, UnsupportedRopeScalingIsNamed) {
     EXPECT_NE(error.find("rope.scaling.type 'yarn'"), std::string::npos) << error;
 }
 
+TEST(DenseArchs, PartialRopeIsRefusedByName) {
+    const std::string error = TinyModel(kQwen3).u32("qwen3.rope.dimension_count", 4).load_error();
+    EXPECT_NE(error.find("rope.dimension_count 4 differs from the head dimension 12"),
+              std::string::npos)
+        << error;
+}
+
 TEST(DenseArchs, LinearRopeScalingChangesLogits) {
     auto plain = TinyModel(kQwen2).load();
     auto scaled = TinyModel(kQwen2)
