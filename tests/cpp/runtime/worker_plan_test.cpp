@@ -1,0 +1,256 @@
+// Checking deployments against models and the per-worker plans of the example files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "gguf/gguf.h"
+#include "runtime/deployment.h"
+
+using namespace ms::runtime;
+using ms::model::HParams;
+
+namespace {
+
+HParams load_hparams(const std::string& path) {
+    return HParams::from_gguf(ms::gguf::File::open(path));
+}
+
+HParams stories() {
+    return load_hparams(std::string(MS_SHARED_MODELS) + "/stories260K/stories260K.gguf");
+}
+HParams stories_moe() {
+    return load_hparams(std::string(MS_SHARED_MODELS) + "/stories260K/stories260K-moe4x2.gguf");
+}
+
+std::vector<WorkerPlan> plan_example(const std::string& file, const HParams& hp) {
+    return plan_workers(load_deployment(std::string(MS_SOURCE_DIR) + "/deploy/runtime/" + file),
+                        hp);
+}
+
+// The message of the DeploymentError planning the text for `hp` raises, or "".
+std::string plan_error(const std::string& yaml, const HParams& hp, PlanOptions options = {}) {
+    try {
+        plan_workers(parse_deployment(yaml, "d.yaml"), hp, options);
+    } catch (const DeploymentError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+const std::vector<int> kFiveLayers{0, 1, 2, 3, 4};
+
+}  // namespace
+
+TEST(WorkerPlan, DefaultDeploymentRunsEverythingInOneWorker) {
+    const HParams hp = stories_moe();
+    const auto plans = plan_workers(colocated_deployment(hp), hp);
+    ASSERT_EQ(plans.size(), 1u);
+    EXPECT_TRUE(plans[0].embedding && plans[0].head);
+    EXPECT_EQ(plans[0].attention_layers, kFiveLayers);
+    ASSERT_EQ(plans[0].moe_experts.size(), 5u);
+    EXPECT_EQ(plans[0].moe_experts[4].experts, (std::vector<int>{0, 1, 2, 3}));
+    EXPECT_TRUE(plans[0].peers.empty());
+    EXPECT_EQ(plans[0].dp_group, 0);
+}
+
+TEST(WorkerPlan, ColocatedExampleFitsTheDenseModel) {
+    const auto plans = plan_example("colocated.yaml", stories());
+    ASSERT_EQ(plans.size(), 1u);
+    EXPECT_EQ(plans[0].ffn_layers, kFiveLayers);
+    EXPECT_EQ(plans[0].address, "");
+}
+
+TEST(WorkerPlan, AttentionFfnExampleSplitsTwoWorkers) {
+    const auto plans = plan_example("attention-ffn.shm.yaml", stories());
+    ASSERT_EQ(plans.size(), 2u);
+    EXPECT_EQ(plans[0].name, "attention/0");
+    EXPECT_EQ(plans[0].address, "ms-attention-0");
+    EXPECT_EQ(plans[0].attention_layers, kFiveLayers);
+    EXPECT_TRUE(plans[0].ffn_layers.empty());
+    EXPECT_EQ(plans[0].peers, (std::vector<std::string>{"ffn/0"}));
+    EXPECT_EQ(plans[1].ffn_layers, kFiveLayers);
+    EXPECT_EQ(plans[1].dp_group, -1);
+    EXPECT_EQ(plans[1].peers, (std::vector<std::string>{"attention/0"}));
+}
+
+TEST(WorkerPlan, AttentionFfnExampleFitsSmolLM2) {
+    const std::string smollm2 =
+        std::string(MS_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    if (!std::filesystem::exists(smollm2)) GTEST_SKIP() << smollm2 << " not present";
+    const auto plans = plan_example("attention-ffn.shm.yaml", load_hparams(smollm2));
+    ASSERT_EQ(plans.size(), 2u);
+    EXPECT_EQ(plans[1].ffn_layers.size(), 30u);
+}
+
+TEST(WorkerPlan, ThreeProcessMoeSplitsExpertsOverTwoWorkers) {
+    for (const char* file : {"attention-experts.shm.yaml", "attention-experts.ucx.yaml"}) {
+        SCOPED_TRACE(file);
+        const auto plans = plan_example(file, stories_moe());
+        ASSERT_EQ(plans.size(), 3u);
+        EXPECT_TRUE(plans[0].moe_experts.empty());
+        EXPECT_EQ(plans[0].peers, (std::vector<std::string>{"experts-01/0", "experts-23/0"}));
+        for (size_t w : {1u, 2u}) {
+            ASSERT_EQ(plans[w].moe_experts.size(), 5u);
+            EXPECT_EQ(plans[w].moe_experts[3].layer, 3);
+            EXPECT_TRUE(plans[w].attention_layers.empty());
+            EXPECT_EQ(plans[w].peers, (std::vector<std::string>{"attention/0"}));
+        }
+        EXPECT_EQ(plans[1].moe_experts[0].experts, (std::vector<int>{0, 1}));
+        EXPECT_EQ(plans[2].moe_experts[0].experts, (std::vector<int>{2, 3}));
+    }
+    const auto ucx = plan_example("attention-experts.ucx.yaml", stories_moe());
+    EXPECT_EQ(ucx[2].address, "127.0.0.3:7102");
+}
+
+TEST(WorkerPlan, RedundantExampleHasDpGroupsAndSpareCopies) {
+    const auto plans = plan_example("redundant-experts.shm.yaml", stories_moe());
+    ASSERT_EQ(plans.size(), 5u);
+    EXPECT_EQ(plans[1].name, "attention/1");
+    EXPECT_EQ(plans[1].dp_group, 1);
+    EXPECT_EQ(plans[1].address, "ms-attention-1");
+    EXPECT_EQ(plans[4].moe_experts[2].experts, (std::vector<int>{0, 2}));
+    // Each DP group talks to every expert worker, and the DP groups do not talk to each other.
+    EXPECT_EQ(plans[0].peers,
+              (std::vector<std::string>{"experts-01/0", "experts-23/0", "experts-spare/0"}));
+    EXPECT_EQ(plans[4].peers, (std::vector<std::string>{"attention/0", "attention/1"}));
+}
+
+TEST(WorkerPlan, LayerSplitAttentionPairsDpGroupsReplicaByReplica) {
+    const auto plans = plan_workers(parse_deployment(R"(
+roles:
+  front:
+    replicas: 2
+    units: [embedding, {attention: {layers: [0, 1]}}, {ffn: {layers: [0, 1]}}]
+  back:
+    replicas: 2
+    units: [{attention: {layers: [2, 3, 4]}}, {ffn: {layers: [2, 3, 4]}}, head]
+)",
+                                                     "d.yaml"),
+                                    stories());
+    ASSERT_EQ(plans.size(), 4u);
+    EXPECT_EQ(plans[0].peers, (std::vector<std::string>{"back/0"}));
+    EXPECT_EQ(plans[3].peers, (std::vector<std::string>{"front/1"}));
+}
+
+TEST(WorkerPlan, FrontendWithoutAttentionTalksToEveryDpGroup) {
+    const auto plans = plan_workers(parse_deployment(R"(
+roles:
+  frontend: {units: [embedding, head]}
+  attention: {replicas: 2, units: [attention]}
+  ffn: {units: [ffn]}
+)",
+                                                     "d.yaml"),
+                                    stories());
+    ASSERT_EQ(plans.size(), 4u);
+    EXPECT_EQ(plans[0].dp_group, -1);
+    EXPECT_EQ(plans[0].peers, (std::vector<std::string>{"attention/0", "attention/1"}));
+    EXPECT_EQ(plans[2].peers, (std::vector<std::string>{"ffn/0", "frontend/0"}));
+    EXPECT_EQ(plans[3].peers, (std::vector<std::string>{"attention/0", "attention/1"}));
+}
+
+TEST(WorkerPlanErrors, EveryUnitPlacedOnce) {
+    const HParams hp = stories();
+    EXPECT_EQ(plan_error("roles: {a: {units: [attention, ffn, head]}}", hp),
+              "d.yaml:1:8: roles: no role holds the embedding");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn]}\n", hp),
+              "d.yaml:2:3: roles: no role holds the head");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, head, ffn, {attention: {layers: [0, "
+                         "1, 2]}}]}\n",
+                         hp),
+              "d.yaml:2:3: roles: no role holds the attention of layers 3, 4");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn, head]}\n  b: {units: "
+                         "[{attention: {layers: [4]}}]}\n",
+                         hp),
+              "d.yaml:3:3: roles.b: attention of layer 4 is already placed in role 'a'");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn, head]}\n  b: {units: "
+                         "[head]}\n",
+                         hp),
+              "d.yaml:3:3: roles.b: head is already placed in role 'a'");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn, head]}\n  b: {units: "
+                         "[ffn]}\n",
+                         hp),
+              "d.yaml:3:3: roles.b: the FFN of layer 0 is already placed in role 'a'");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, head, {ffn: {layers: [0, "
+                         "1, 2, 3]}}]}\n",
+                         hp),
+              "d.yaml:2:3: roles: no role holds the FFN or experts of layer 4");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn, head, {ffn: {layers: "
+                         "[1]}}]}\n",
+                         hp),
+              "d.yaml:2:48: roles.a.units[4]: ffn of layer 1 is already in this role");
+}
+
+TEST(WorkerPlanErrors, IndicesWithinTheModel) {
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, head, ffn, {attention: {layers: [0, "
+                         "5]}}]}\n",
+                         stories()),
+              "d.yaml:2:58: roles.a.units[3].attention.layers: layer 5 is out of range: the "
+              "model has 5 layers (0-4)");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, head, {moe: {experts: [0, "
+                         "1, 2, 3, 4]}}]}\n",
+                         stories_moe()),
+              "d.yaml:2:59: roles.a.units[3].moe.experts: expert 4 is out of range: the model "
+              "has 4 experts (0-3)");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, head, {moe: {experts: [1, "
+                         "1]}}]}\n",
+                         stories_moe()),
+              "d.yaml:2:59: roles.a.units[3].moe.experts: expert 1 is listed twice");
+}
+
+TEST(WorkerPlanErrors, ExpertsNeedAHomeAndAMoeModel) {
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, head, {moe: {experts: [0, "
+                         "2]}}]}\n  b: {units: [{moe: {layers: [1], experts: [1, 3]}}]}\n",
+                         stories_moe()),
+              "d.yaml:2:3: roles: experts 1, 3 of layer 0 have no home");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, moe, head]}\n", stories()),
+              "d.yaml:2:37: roles.a.units[2]: model stories260K is dense (no experts): place "
+              "its FFN with 'ffn'");
+    EXPECT_EQ(
+        plan_error("roles:\n  a: {units: [embedding, attention, moe, head, {ffn: {layers: "
+                   "[2]}}]}\n",
+                   stories_moe()),
+        "d.yaml:2:3: roles.a: layer 2 has both a dense FFN (role 'a') and MoE experts (role 'a')");
+}
+
+TEST(WorkerPlanErrors, DpGroupsMustLineUp) {
+    EXPECT_EQ(plan_error("roles:\n  a: {replicas: 2, units: [embedding, ffn, head, {attention: "
+                         "{layers: [0]}}]}\n  b: {units: [{attention: {layers: [1, 2, 3, 4]}}]}\n",
+                         stories()),
+              "d.yaml:3:3: roles.b: replicas 1 differs from role 'a' (2): roles holding "
+              "attention form data-parallel groups together");
+}
+
+TEST(WorkerPlanErrors, AddressesMatchTheTransport) {
+    const HParams hp = stories();
+    const std::string units = "units: [embedding, attention, ffn, head]";
+    EXPECT_EQ(plan_error("roles:\n  a: {" + units + ", addresses: [x]}\n", hp),
+              "d.yaml:2:60: roles.a.addresses: inproc workers share one process and take no "
+              "address");
+    EXPECT_EQ(
+        plan_error("transport: shm\nroles:\n  a: {replicas: 2, " + units + ", addresses: [x]}\n",
+                   hp),
+        "d.yaml:3:73: roles.a.addresses: shm needs one address per replica: 2 replicas, "
+        "1 addresses");
+    EXPECT_EQ(plan_error("transport: ucx\nroles:\n  a: {" + units + "}\n", hp),
+              "d.yaml:3:3: roles.a: ucx needs one address per replica: 1 replicas, 0 addresses");
+    EXPECT_EQ(plan_error("transport: shm\nroles:\n  a: {" + units + ", addresses: [a/b]}\n", hp),
+              "d.yaml:3:61: roles.a.addresses[0]: 'a/b' is not a shm name (letters, digits, "
+              "'_', '.', '-')");
+    const std::string ucx = "transport: ucx\nroles:\n  a: {" + units + ", addresses: [";
+    EXPECT_EQ(plan_error(ucx + "10.0.0.1:80]}\n", hp),
+              "d.yaml:3:61: roles.a.addresses[0]: '10.0.0.1:80' is not a loopback address "
+              "(127.x.x.x)");
+    EXPECT_EQ(plan_error(ucx + "10.0.0.1:80]}\n", hp, PlanOptions{.loopback_only = false}), "");
+    EXPECT_EQ(plan_error(ucx + "127.0.0.1:0]}\n", hp),
+              "d.yaml:3:61: roles.a.addresses[0]: port 0 is outside 1-65535");
+    EXPECT_EQ(plan_error(ucx + "127.0.0.300:80]}\n", hp),
+              "d.yaml:3:61: roles.a.addresses[0]: '127.0.0.300:80' has a bad host");
+    EXPECT_EQ(plan_error(ucx + "localhost]}\n", hp),
+              "d.yaml:3:61: roles.a.addresses[0]: 'localhost' is not an IPv4 host:port");
+    EXPECT_EQ(plan_error("transport: ucx\nroles:\n  a: {units: [embedding, attention, head], "
+                         "addresses: [127.0.0.1:9]}\n  b: {units: [ffn], addresses: "
+                         "[127.0.0.1:9]}\n",
+                         hp),
+              "d.yaml:4:33: roles.b.addresses[0]: address '127.0.0.1:9' is already used by "
+              "role 'a'");
+}
