@@ -111,11 +111,16 @@ protected:
             throw_timeout(peer, "receiving from", timeout);
         }
         RingView ring = own_->ring(peer);
+        // Reading /proc costs tens of microseconds: the writer process is looked up once per
+        // liveness slice, a clean close is seen at once.
+        auto next_process_check = Clock::now() + kLivenessSlice;
         for (;;) {
             const uint32_t seen = ring.control().written_seq.load(std::memory_order_acquire);
             drain(peer, ring);
             if (auto message = mailbox_.take(peer, tag)) return std::move(*message);
-            if (writer_gone(ring.control())) {
+            const bool check_process = Clock::now() >= next_process_check;
+            if (check_process) next_process_check = Clock::now() + kLivenessSlice;
+            if (writer_gone(ring.control(), check_process)) {
                 // It may have finished writing after the drain above and before leaving.
                 drain(peer, ring);
                 if (auto message = mailbox_.take(peer, tag)) return std::move(*message);
@@ -161,8 +166,8 @@ private:
         RingControl& control = link.segment->ring(rank()).control();
         if (control.writer_state.load(std::memory_order_acquire) !=
                 uint32_t(WriterState::attached) ||
-            control.writer.pid != ProcessIdentity::of_self().pid) {
-            control.writer = ProcessIdentity::of_self();
+            control.writer.pid != self_.pid) {
+            control.writer = self_;
             control.writer_state.store(uint32_t(WriterState::attached), std::memory_order_release);
         }
     }
@@ -208,10 +213,10 @@ private:
         }
     }
 
-    bool writer_gone(const RingControl& control) const {
+    static bool writer_gone(const RingControl& control, bool check_process = true) {
         const auto state = WriterState(control.writer_state.load(std::memory_order_acquire));
         return state == WriterState::closed ||
-               (state == WriterState::attached && !control.writer.alive());
+               (check_process && state == WriterState::attached && !control.writer.alive());
     }
 
     // The peer runs again: whatever its previous process left in our ring is stale.
@@ -234,6 +239,7 @@ private:
     }
 
     TransportOptions options_;
+    ProcessIdentity self_ = ProcessIdentity::of_self();
     std::vector<Outbound> outbound_;
     std::vector<Inbound> inbound_;
     std::vector<std::string> names_;
