@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "transport/transport.h"
@@ -28,8 +29,11 @@ using Kind = TransportError::Kind;
 constexpr unsigned kDataMessage = 1;
 constexpr unsigned kHello = 2;
 constexpr auto kReconnectBackoff = std::chrono::milliseconds(50);
-constexpr auto kLongestSleep = std::chrono::milliseconds(5);
-constexpr int kIdleRoundsBeforeSleep = 200;
+// Waiting spins until the worker has been idle this long, then sleeps on its event fd: some
+// TCP progress (a socket becoming writable mid-transfer) raises no event, so sleeping during a
+// transfer would stall it, and each sleep is kept short for the same reason.
+constexpr auto kIdleBeforeSleep = std::chrono::microseconds(500);
+constexpr auto kLongestSleep = std::chrono::milliseconds(1);
 // The flush at close completes when the peer progresses; a peer that does not is not waited for
 // longer than this.
 constexpr auto kCloseGrace = std::chrono::milliseconds(200);
@@ -146,6 +150,7 @@ private:
     void check_link(int peer);
     void progress();
     void sleep_until_event(Clock::time_point deadline, std::unique_lock<std::mutex>& lock);
+    static void yield(std::unique_lock<std::mutex>& lock);
     void start_rendezvous_receives();
     void close_failed_inbound();
     std::unique_ptr<Arrival> take(int peer, Tag tag);
@@ -169,7 +174,7 @@ private:
     ucp_worker_h worker_ = nullptr;
     ucp_listener_h listener_ = nullptr;
     int wakeup_fd_ = -1;
-    int idle_rounds_ = 0;
+    Clock::time_point last_event_ = Clock::now();
     std::vector<Link> links_;
     std::vector<ucp_ep_h> inbound_;
     std::vector<ucp_ep_h> failed_inbound_;
@@ -304,18 +309,24 @@ void UcxTransport::close_failed_inbound() {
 }
 
 void UcxTransport::progress() {
-    idle_rounds_ = ucp_worker_progress(worker_) > 0 ? 0 : idle_rounds_ + 1;
+    if (ucp_worker_progress(worker_) > 0) last_event_ = Clock::now();
     start_rendezvous_receives();
     close_failed_inbound();
 }
 
-// Spins while there is traffic; after a stretch of idle rounds, sleeps on the worker's event
+// Lets another thread's call (or another process on a busy core) in between two rounds.
+void UcxTransport::yield(std::unique_lock<std::mutex>& lock) {
+    lock.unlock();
+    std::this_thread::yield();
+    lock.lock();
+}
+
+// Spins while there is traffic; once idle for kIdleBeforeSleep, sleeps on the worker's event
 // fd without the lock (at most kLongestSleep, so deadlines and reconnects are re-checked).
 void UcxTransport::sleep_until_event(Clock::time_point deadline,
                                      std::unique_lock<std::mutex>& lock) {
-    if (idle_rounds_ < kIdleRoundsBeforeSleep || ucp_worker_arm(worker_) == UCS_ERR_BUSY) {
-        lock.unlock();
-        lock.lock();  // let another thread's call in between rounds
+    if (Clock::now() - last_event_ < kIdleBeforeSleep || ucp_worker_arm(worker_) == UCS_ERR_BUSY) {
+        yield(lock);
         return;
     }
     auto remaining = std::chrono::duration_cast<Milliseconds>(deadline - Clock::now());
@@ -416,7 +427,9 @@ void UcxTransport::do_send(int peer, Tag tag, std::span<const std::byte> bytes) 
             while (status == UCS_INPROGRESS && Clock::now() < deadline) {
                 progress();
                 status = settle(request);
-                if (status == UCS_INPROGRESS) sleep_until_event(deadline, lock);
+                // No sleeping on the event fd here: UCX signals no "socket writable" events,
+                // and a large send waits on exactly that.
+                if (status == UCS_INPROGRESS) yield(lock);
             }
             if (status == UCS_OK) {
                 links_[peer].reached = true;
