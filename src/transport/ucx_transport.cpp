@@ -29,11 +29,12 @@ using Kind = TransportError::Kind;
 constexpr unsigned kDataMessage = 1;
 constexpr unsigned kHello = 2;
 constexpr auto kReconnectBackoff = std::chrono::milliseconds(50);
-// Waiting spins until the worker has been idle this long, then sleeps on its event fd: some
-// TCP progress (a socket becoming writable mid-transfer) raises no event, so sleeping during a
-// transfer would stall it, and each sleep is kept short for the same reason.
-constexpr auto kIdleBeforeSleep = std::chrono::microseconds(500);
-constexpr auto kLongestSleep = std::chrono::milliseconds(1);
+// A recv spins until the worker has been idle this long, then naps on its event fd. Spinning
+// longer starves the peer process when cores are shared (measured on the 2-core machine: pure
+// spinning gave 16 ms round trips); naps stay short because some TCP progress (a socket
+// becoming writable mid-transfer) raises no event.
+constexpr auto kIdleBeforeSleep = std::chrono::microseconds(50);
+constexpr auto kLongestSleep = std::chrono::microseconds(200);
 // The flush at close completes when the peer progresses; a peer that does not is not waited for
 // longer than this.
 constexpr auto kCloseGrace = std::chrono::milliseconds(200);
@@ -329,11 +330,13 @@ void UcxTransport::sleep_until_event(Clock::time_point deadline,
         yield(lock);
         return;
     }
-    auto remaining = std::chrono::duration_cast<Milliseconds>(deadline - Clock::now());
+    const auto nap =
+        std::clamp(std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()),
+                   std::chrono::nanoseconds(0), std::chrono::nanoseconds(kLongestSleep));
+    const timespec timeout{0, long(nap.count())};
     pollfd wakeup{wakeup_fd_, POLLIN, 0};
     lock.unlock();
-    poll(&wakeup, 1,
-         int(std::clamp(remaining, Milliseconds(0), Milliseconds(kLongestSleep)).count()));
+    ppoll(&wakeup, 1, &timeout, nullptr);
     lock.lock();
 }
 
