@@ -126,7 +126,7 @@ TEST_F(Ucx, KeepsOrderPerTagWithInterleavedTagsAndConcurrentReceivers) {
 TEST_F(Ucx, DeadPeerFailsCallsAndARestartedPeerIsReachedAgain) {
     const PeerTable table = ucx_table({"127.0.0.1", "127.0.0.1"});
     TransportOptions options;
-    options.connect_timeout = 1000ms;
+    options.connect_timeout = 3000ms;  // generous for a child starting on loaded cores
     auto parent = make_transport(table, 0, options);
     auto round_trip = [&](uint32_t seed) {
         const Bytes sent = pattern(1000, seed);
@@ -146,7 +146,8 @@ TEST_F(Ucx, DeadPeerFailsCallsAndARestartedPeerIsReachedAgain) {
         start = Clock::now();
         EXPECT_EQ(error_kind([&] { parent->send(1, kEchoRequest, pattern(10, 2)); }),
                   TransportError::Kind::timeout);
-        EXPECT_LT(Clock::now() - start, 3s);
+        EXPECT_GE(Clock::now() - start, 3s);
+        EXPECT_LT(Clock::now() - start, 6s);
     }
     PeerProcess restarted("echo", 1, table);
     round_trip(3);
