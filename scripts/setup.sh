@@ -12,7 +12,7 @@ apt_packages=(
   build-essential cmake ninja-build ccache clang clang-format libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsimde-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libxxhash-dev
-  libpcre2-dev pkg-config libboost-dev python3-venv
+  libpcre2-dev pkg-config libboost-dev python3-venv libucx-dev
 )
 missing=()
 for p in "${apt_packages[@]}"; do
