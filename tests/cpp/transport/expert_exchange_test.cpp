@@ -150,6 +150,29 @@ TEST_P(ExpertExchangeTest, ColocatedRankServesItsOwnTokens) {
     EXPECT_EQ(out, reference_combine(batch));
 }
 
+TEST_P(ExpertExchangeTest, MicroBatchesOverlap) {
+    // Two micro-batches dispatched before either is served; combined in the other order.
+    const PeerTable table = unique_table(GetParam(), 2);
+    auto rank0 = make_transport(table, 0);
+    auto rank1 = make_transport(table, 1);
+    const ExpertPlacement placement({{1}, {1}, {1}, {1}});
+    const std::vector<int> attention = {0};
+    ExpertExchange attention_side(*rank0, placement, kDim);
+    const Batch batches[2] = {make_batch(4, 1), make_batch(7, 2)};
+    for (uint32_t mb = 0; mb < 2; ++mb)
+        attention_side.dispatch({3, mb, 1}, batches[mb].hidden, batches[mb].routes, kTopK);
+    std::thread expert_rank([&] {
+        ExpertExchange exchange(*rank1, placement, kDim);
+        for (uint32_t mb = 0; mb < 2; ++mb) exchange.serve({3, mb, 1}, attention, reference_expert);
+    });
+    for (uint32_t mb : {1u, 0u}) {
+        std::vector<float> out(batches[mb].hidden.size());
+        attention_side.combine({3, mb, 1}, out);
+        EXPECT_EQ(out, reference_combine(batches[mb])) << "micro-batch " << mb;
+    }
+    expert_rank.join();
+}
+
 INSTANTIATE_TEST_SUITE_P(Schemes, ExpertExchangeTest, ::testing::Values("inproc", "shm"));
 
 TEST(ExpertExchange, ExpertProcessServesOverSharedMemory) {

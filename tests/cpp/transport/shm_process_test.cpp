@@ -14,6 +14,7 @@ namespace ms::transport {
 namespace {
 
 using testing::pattern;
+using testing::remove_segment;
 using testing::unique_table;
 using namespace std::chrono_literals;
 
@@ -82,6 +83,7 @@ TEST(SharedMemoryProcesses, KilledPeerEndsAWaitingRecvWithinTheTimeout) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
     killer.join();
     EXPECT_EQ(wait_exit_code(child), -1);
+    remove_segment(table, 1);
 }
 
 TEST(SharedMemoryProcesses, KilledReceiverEndsABlockedSend) {
@@ -108,6 +110,7 @@ TEST(SharedMemoryProcesses, KilledReceiverEndsABlockedSend) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
     killer.join();
     wait_exit_code(child);
+    remove_segment(table, 1);
 }
 
 TEST(SharedMemoryProcesses, RestartedPeerIsReachedAgain) {

@@ -61,6 +61,27 @@ TEST_P(TransportTest, KeepsOrderPerTagWhileTagsInterleave) {
                 << "tag " << tag << " message " << i;
 }
 
+TEST_P(TransportTest, ThreadsSendAndReceiveStreamsConcurrently) {
+    auto group = make_group(2);
+    constexpr int kThreads = 3, kPerThread = 200;
+    std::vector<std::thread> threads;
+    std::vector<int> in_order(kThreads, 0);
+    for (int i = 0; i < kThreads; ++i) {
+        threads.emplace_back([&, i] {
+            for (int m = 0; m < kPerThread; ++m)
+                group[0]->send(1, Tag(i),
+                               pattern(size_t(1 + m % 7) * 3000, uint32_t(i * 1000 + m)));
+        });
+        threads.emplace_back([&, i] {
+            for (int m = 0; m < kPerThread; ++m)
+                in_order[size_t(i)] += group[1]->recv(0, Tag(i), kWait) ==
+                                       pattern(size_t(1 + m % 7) * 3000, uint32_t(i * 1000 + m));
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    for (int i = 0; i < kThreads; ++i) EXPECT_EQ(in_order[size_t(i)], kPerThread) << "tag " << i;
+}
+
 TEST_P(TransportTest, SendsToItself) {
     auto group = make_group(2);
     group[1]->send(1, 5, pattern(300, 1));

@@ -1,5 +1,6 @@
 // Helpers shared by the transport tests: unique peer tables and byte patterns.
 #pragma once
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,6 +27,14 @@ inline PeerTable unique_table(const std::string& scheme, int n) {
         table.addresses.push_back(address);
     }
     return table;
+}
+
+// A killed process cannot remove its shm segment; the test does it for it.
+inline void remove_segment(const PeerTable& table, int rank) {
+    const std::string& address = table.addresses[size_t(rank)];
+    std::string name = "/";
+    name += address.substr(address.find("://") + 3);
+    shm_unlink(name.c_str());
 }
 
 inline Bytes pattern(size_t size, uint32_t seed) {
