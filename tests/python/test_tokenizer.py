@@ -132,8 +132,9 @@ def tokenize_hex(binary, model, lines: list[bytes], special=False) -> list[list[
     return [json.loads(r) for r in matrixserve_lines(binary, model, args, [b.hex() for b in lines])]
 
 
-def detokenize(binary, model, ids: list[list[int]]) -> list[str]:
-    lines = matrixserve_lines(binary, model, ["--detokenize"], [json.dumps(i) for i in ids])
+def detokenize(binary, model, ids: list[list[int]], special=False) -> list[str]:
+    args = ["--detokenize"] + (["--special"] if special else [])
+    lines = matrixserve_lines(binary, model, args, [json.dumps(i) for i in ids])
     return [json.loads(r) for r in lines]
 
 
@@ -188,7 +189,25 @@ def test_decode_gives_text_back(binary, real_vocab):
     assert all(llama_cpp_detokenize(llama_vocab, i) == line for i, line in zip(ids, lines))
 
 
-def llama_cpp_detokenize(llama, ids: list[int]) -> bytes:
+def test_token_pieces_match_llama_cpp(binary, real_vocab):
+    """Each special token and a sample of the others decoded alone, rendered and silent."""
+    import llama_cpp
+    model, llama_vocab, _ = real_vocab
+    vocab = llama_cpp.llama_model_get_vocab(llama_vocab.model)
+    special_attrs = (llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN | llama_cpp.LLAMA_TOKEN_ATTR_CONTROL |
+                     llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED)
+    n_vocab = llama_vocab.n_vocab()
+    ids = [i for i in range(n_vocab)
+           if i % 101 == 0 or llama_cpp.llama_vocab_get_attr(vocab, i) & special_attrs]
+    for special in (False, True):
+        ours = detokenize(binary, model, [[i] for i in ids], special)
+        theirs = [llama_cpp_detokenize(llama_vocab, [i], special).decode("utf-8", "replace")
+                  for i in ids]
+        bad = [(i, a, b) for i, a, b in zip(ids, ours, theirs) if a != b]
+        assert not bad, f"special={special}: {len(bad)} of {len(ids)} pieces differ: {bad[:5]}"
+
+
+def llama_cpp_detokenize(llama, ids: list[int], special=False) -> bytes:
     """llama.cpp's own detokenizer. (llama-cpp-python's Llama.detokenize reads each piece into a
     32-byte buffer and garbles longer pieces, such as SmolLM2's runs of spaces.)"""
     import ctypes
@@ -196,7 +215,7 @@ def llama_cpp_detokenize(llama, ids: list[int]) -> bytes:
     vocab = llama_cpp.llama_model_get_vocab(llama.model)
     buffer = ctypes.create_string_buffer(64 + 256 * len(ids))
     n = llama_cpp.llama_detokenize(vocab, (llama_cpp.llama_token * len(ids))(*ids), len(ids),
-                                   buffer, len(buffer), False, False)
+                                   buffer, len(buffer), False, special)
     assert 0 <= n <= len(buffer), f"llama_detokenize returned {n}"
     return buffer.raw[:n]
 
