@@ -3,16 +3,9 @@
 
 namespace ms::model {
 
+// Adjacent-pair RoPE (llama.cpp's converter permutes Q/K for it), no bias, no QK-norm.
 UnitChain build_llama(const gguf::File& f, HParams& hp) {
-    hp.rope_layout = RopeLayout::AdjacentPairs;  // llama.cpp's converter permutes Q/K for it
-    UnitChain chain;
-    chain.push_back(make_embedding(f, hp));
-    for (int64_t layer = 0; layer < hp.n_layer; ++layer) {
-        chain.push_back(make_attention(f, hp, layer));
-        chain.push_back(hp.n_expert > 0 ? make_moe(f, hp, layer) : make_ffn(f, hp, layer));
-    }
-    chain.push_back(make_head(f, hp));
-    return chain;
+    return build_uniform_decoder(f, hp, standard_attention(hp));
 }
 
 }  // namespace ms::model

@@ -5,6 +5,7 @@
 
 #include "model/hparams.h"
 #include "model/unit.h"
+#include "model/units.h"
 
 namespace ms::gguf {
 class File;
@@ -14,7 +15,19 @@ namespace ms::model {
 
 using UnitChain = std::vector<std::unique_ptr<Unit>>;
 
+// Embedding, then per layer attention as spec says and a SwiGLU FFN (or a Mixtral-style MoE
+// when expert_count is set), then the head: the layout Llama and Qwen2/3 share.
+UnitChain build_uniform_decoder(const gguf::File& f, const HParams& hp,
+                                const AttentionSpec& attention);
+
 // Llama (dense, or Mixtral-style MoE when expert_count is set).
 UnitChain build_llama(const gguf::File& f, HParams& hp);
+// Qwen2: QKV bias, rotate-half RoPE.
+UnitChain build_qwen2(const gguf::File& f, HParams& hp);
+// Qwen3: per-head QK RMSNorm, rotate-half RoPE, head_dim from attention.key_length.
+UnitChain build_qwen3(const gguf::File& f, HParams& hp);
+// Gemma 3 (text): interleaved sliding-window and global attention, QK-norm, four norms per
+// block, GELU-gated FFN, scaled embeddings, tied classifier.
+UnitChain build_gemma3(const gguf::File& f, HParams& hp);
 
 }  // namespace ms::model

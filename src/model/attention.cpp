@@ -35,14 +35,27 @@ struct KvStore {
 
 class Attention final : public Unit, public KvHolder {
 public:
-    Attention(const gguf::File& f, const HParams& hp, int64_t layer)
+    Attention(const gguf::File& f, const HParams& hp, int64_t layer, const AttentionSpec& spec)
         : prefix_("blk." + std::to_string(layer) + "."),
           hp_(hp),
+          spec_(spec),
           norm_(f32_vector(f, prefix_ + "attn_norm.weight", hp.n_embd)),
           wq_(matrix(f, prefix_ + "attn_q.weight", hp.n_embd, hp.n_head * hp.head_dim)),
           wk_(matrix(f, prefix_ + "attn_k.weight", hp.n_embd, hp.n_head_kv * hp.head_dim)),
           wv_(matrix(f, prefix_ + "attn_v.weight", hp.n_embd, hp.n_head_kv * hp.head_dim)),
-          wo_(matrix(f, prefix_ + "attn_output.weight", hp.n_head * hp.head_dim, hp.n_embd)) {}
+          wo_(matrix(f, prefix_ + "attn_output.weight", hp.n_head * hp.head_dim, hp.n_embd)) {
+        if (spec.qkv_bias) {
+            bq_ = f32_vector(f, prefix_ + "attn_q.bias", wq_.rows);
+            bk_ = f32_vector(f, prefix_ + "attn_k.bias", wk_.rows);
+            bv_ = f32_vector(f, prefix_ + "attn_v.bias", wv_.rows);
+        }
+        if (spec.qk_norm) {
+            q_norm_ = f32_vector(f, prefix_ + "attn_q_norm.weight", hp.head_dim);
+            k_norm_ = f32_vector(f, prefix_ + "attn_k_norm.weight", hp.head_dim);
+        }
+        if (spec.post_norm)
+            post_norm_ = f32_vector(f, prefix_ + "post_attention_norm.weight", hp.n_embd);
+    }
 
     std::string name() const override { return prefix_ + "attn"; }
 
@@ -58,28 +71,46 @@ public:
         check_blocks(batch);
         const int64_t n = x.rows;
         rms_norm_rows(x, norm_.data(), hp_.rms_eps, normed_);
-        q_.resize(n, wq_.rows);
-        k_.resize(n, wk_.rows);
-        v_.resize(n, wv_.rows);
-        kernels::matmul(wq_, normed_.data.data(), n, q_.data.data(), ctx.pool);
-        kernels::matmul(wk_, normed_.data.data(), n, k_.data.data(), ctx.pool);
-        kernels::matmul(wv_, normed_.data.data(), n, v_.data.data(), ctx.pool);
+        project(ctx, wq_, bq_, q_);
+        project(ctx, wk_, bk_, k_);
+        project(ctx, wv_, bv_, v_);
         for (int64_t i = 0; i < n; ++i) {
-            const int32_t pos = batch.pos[size_t(i)];
-            apply_rope(q_.row(i), hp_.n_head, hp_.head_dim, pos, hp_.rope_theta, hp_.rope_layout);
-            apply_rope(k_.row(i), hp_.n_head_kv, hp_.head_dim, pos, hp_.rope_theta,
-                       hp_.rope_layout);
-            const size_t at = kv_.offset(batch.block_tables[size_t(batch.seq[size_t(i)])], pos);
+            position_query_and_key(q_.row(i), k_.row(i), batch.pos[size_t(i)]);
+            const auto table = batch.block_tables[size_t(batch.seq[size_t(i)])];
+            const size_t at = kv_.offset(table, batch.pos[size_t(i)]);
             std::copy_n(k_.row(i), kv_.kv_dim, kv_.keys.data() + at);
             std::copy_n(v_.row(i), kv_.kv_dim, kv_.values.data() + at);
         }
         attend_all(ctx);
         out_.resize(n, x.cols);
         kernels::matmul(wo_, attn_.data.data(), n, out_.data.data(), ctx.pool);
+        if (spec_.post_norm) rms_norm_rows(out_, post_norm_.data(), hp_.rms_eps, out_);
         for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += out_.data[i];
     }
 
 private:
+    // out = w * normed_ (+ bias when the layer has one), one row per token.
+    void project(const StepContext& ctx, const kernels::MatView& w, std::span<const float> bias,
+                 Activations& out) {
+        out.resize(normed_.rows, w.rows);
+        kernels::matmul(w, normed_.data.data(), normed_.rows, out.data.data(), ctx.pool);
+        if (bias.empty()) return;
+        for (int64_t i = 0; i < out.rows; ++i)
+            for (int64_t c = 0; c < out.cols; ++c) out.row(i)[c] += bias[size_t(c)];
+    }
+
+    // QK-norm (when the layer has it), then RoPE, of one token's query and key heads.
+    void position_query_and_key(float* q, float* k, int32_t pos) const {
+        if (spec_.qk_norm) {
+            rms_norm_heads(q, hp_.n_head, hp_.head_dim, q_norm_.data(), hp_.rms_eps);
+            rms_norm_heads(k, hp_.n_head_kv, hp_.head_dim, k_norm_.data(), hp_.rms_eps);
+        }
+        apply_rope(q, hp_.n_head, hp_.head_dim, pos, spec_.rope_base, spec_.rope_position_scale,
+                   spec_.rope_layout);
+        apply_rope(k, hp_.n_head_kv, hp_.head_dim, pos, spec_.rope_base, spec_.rope_position_scale,
+                   spec_.rope_layout);
+    }
+
     // Every table entry once, then every token's position against its own table.
     void check_blocks(const Batch& batch) const {
         if (kv_.block_size != batch.block_size)
@@ -116,33 +147,39 @@ private:
             task(0, n * heads);
     }
 
+    // Scores against the visible keys (all earlier positions, or the sliding window), walked
+    // block by block since consecutive positions are contiguous only within a block.
     void attend(const Batch& batch, int64_t token, int64_t head, std::vector<float>& scores) {
         const int64_t hd = hp_.head_dim;
         const int64_t kv_head = head / (hp_.n_head / hp_.n_head_kv);
         const int32_t pos = batch.pos[size_t(token)];
+        const int32_t first = first_visible_position(pos, spec_.sliding_window);
         const auto table = batch.block_tables[size_t(batch.seq[size_t(token)])];
         const float* q = q_.row(token) + head * hd;
-        const float scale = 1.0f / std::sqrt(float(hd));
-        scores.resize(size_t(pos) + 1);
-        for (int32_t start = 0; start <= pos; start += kv_.block_size) {
-            const int32_t n = std::min(kv_.block_size, pos + 1 - start);
-            const float* keys = kv_.keys.data() + kv_.offset(table, start) + kv_head * hd;
-            kernels::dot_rows_f32(keys, kv_.kv_dim, n, q, hd, scores.data() + start);
+        const int32_t n_visible = pos + 1 - first;
+        scores.resize(size_t(n_visible));
+        for (int32_t p = first; p <= pos;) {
+            const int32_t n = std::min(kv_.block_size - p % kv_.block_size, pos + 1 - p);
+            const float* keys = kv_.keys.data() + kv_.offset(table, p) + kv_head * hd;
+            kernels::dot_rows_f32(keys, kv_.kv_dim, n, q, hd, scores.data() + (p - first));
+            p += n;
         }
-        for (float& s : scores) s *= scale;
-        softmax(scores.data(), pos + 1);
+        for (float& s : scores) s *= spec_.score_scale;
+        softmax(scores.data(), n_visible);
         float* out = attn_.row(token) + head * hd;
         std::fill_n(out, hd, 0.0f);
-        for (int32_t j = 0; j <= pos; ++j) {
+        for (int32_t j = first; j <= pos; ++j) {
             const float* v = kv_.values.data() + kv_.offset(table, j) + kv_head * hd;
-            const float p = scores[size_t(j)];
+            const float p = scores[size_t(j - first)];
             for (int64_t d = 0; d < hd; ++d) out[d] += p * v[d];
         }
     }
 
     std::string prefix_;
     HParams hp_;
+    AttentionSpec spec_;
     std::span<const float> norm_;
+    std::span<const float> bq_, bk_, bv_, q_norm_, k_norm_, post_norm_;  // empty when absent
     kernels::MatView wq_, wk_, wv_, wo_;
     KvStore kv_;
     Activations normed_, q_, k_, v_, attn_, out_;
@@ -150,8 +187,16 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Unit> make_attention(const gguf::File& f, const HParams& hp, int64_t layer) {
-    return std::make_unique<Attention>(f, hp, layer);
+AttentionSpec standard_attention(const HParams& hp) {
+    return {.rope_layout = RopeLayout::AdjacentPairs,
+            .rope_base = hp.rope_theta,
+            .rope_position_scale = hp.rope_linear_scale(),
+            .score_scale = 1.0f / std::sqrt(float(hp.head_dim))};
+}
+
+std::unique_ptr<Unit> make_attention(const gguf::File& f, const HParams& hp, int64_t layer,
+                                     const AttentionSpec& spec) {
+    return std::make_unique<Attention>(f, hp, layer, spec);
 }
 
 }  // namespace ms::model

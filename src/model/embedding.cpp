@@ -9,8 +9,8 @@ namespace {
 
 class Embedding final : public Unit {
 public:
-    Embedding(const gguf::File& f, const HParams& hp)
-        : table_(matrix(f, "token_embd.weight", hp.n_embd, hp.n_vocab)) {}
+    Embedding(const gguf::File& f, const HParams& hp, float row_scale)
+        : table_(matrix(f, "token_embd.weight", hp.n_embd, hp.n_vocab)), row_scale_(row_scale) {}
 
     std::string name() const override { return "embed"; }
 
@@ -24,19 +24,22 @@ public:
                 throw std::out_of_range("embed: token id " + std::to_string(tokens[i]) +
                                         " outside the vocabulary of " +
                                         std::to_string(table_.rows));
-            kernels::dequantize_row(table_.type, base + tokens[i] * stride, x.row(int64_t(i)),
-                                    table_.cols);
+            float* row = x.row(int64_t(i));
+            kernels::dequantize_row(table_.type, base + tokens[i] * stride, row, table_.cols);
+            if (row_scale_ != 1.0f)
+                for (int64_t c = 0; c < table_.cols; ++c) row[c] *= row_scale_;
         }
     }
 
 private:
     kernels::MatView table_;
+    float row_scale_;
 };
 
 }  // namespace
 
-std::unique_ptr<Unit> make_embedding(const gguf::File& f, const HParams& hp) {
-    return std::make_unique<Embedding>(f, hp);
+std::unique_ptr<Unit> make_embedding(const gguf::File& f, const HParams& hp, float row_scale) {
+    return std::make_unique<Embedding>(f, hp, row_scale);
 }
 
 }  // namespace ms::model

@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "gguf/gguf.h"
 #include "kernels/matmul.h"
 #include "model/layer_math.h"
@@ -14,7 +16,8 @@ public:
           classifier_(matrix(f,
                              has_tensor(f, "output.weight") ? "output.weight" : "token_embd.weight",
                              hp.n_embd, hp.n_vocab)),
-          eps_(hp.rms_eps) {}
+          eps_(hp.rms_eps),
+          softcap_(hp.final_logit_softcap) {}
 
     std::string name() const override { return "head"; }
 
@@ -28,12 +31,15 @@ public:
                 rms_norm(x.row(i), norm_.data(), x.cols, eps_, normed_.row(out_row++));
         x.resize(normed_.rows, classifier_.rows);
         kernels::matmul(classifier_, normed_.data.data(), normed_.rows, x.data.data(), ctx.pool);
+        if (softcap_ != 0.0f)
+            for (float& logit : x.data) logit = softcap_ * std::tanh(logit / softcap_);
     }
 
 private:
     std::span<const float> norm_;
     kernels::MatView classifier_;
     float eps_;
+    float softcap_;  // 0: logits are not capped
     Activations normed_;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ms::gguf {
 class File;
@@ -27,11 +28,26 @@ struct HParams {
     int64_t n_expert = 0;  // 0 for dense models
     int64_t n_expert_used = 0;
     float rms_eps = 1e-5f;
-    float rope_theta = 10000.0f;
-    RopeLayout rope_layout = RopeLayout::AdjacentPairs;
+    float rope_theta = 10000.0f;        // rope.freq_base
+    float rope_theta_swa = 10000.0f;    // rope.freq_base_swa: sliding-window layers (Gemma 3)
+    std::string rope_scaling = "none";  // rope.scaling.type
+    float rope_scaling_factor = 1.0f;   // rope.scaling.factor
+    int64_t sliding_window = 0;         // attention.sliding_window; 0 when absent
+    float final_logit_softcap = 0.0f;   // final_logit_softcapping; 0 when absent
 
     // Throws std::runtime_error naming the missing or inconsistent key.
     static HParams from_gguf(const gguf::File& file);
+
+    // The factor RoPE positions are multiplied by: 1 without scaling, 1/factor for linear
+    // scaling. Throws naming any other scaling type.
+    float rope_linear_scale() const;
 };
+
+// Which layers use sliding-window attention, as llama.cpp decides: the per-layer array
+// attention.sliding_window_pattern if the file has one, else a period (that key as a scalar,
+// or default_period) in which every layer but the last of each period slides. All false
+// when the file sets no sliding window.
+std::vector<bool> sliding_window_layers(const gguf::File& f, const HParams& hp,
+                                        uint32_t default_period);
 
 }  // namespace ms::model

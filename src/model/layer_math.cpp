@@ -6,18 +6,24 @@
 namespace ms::model {
 
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+    // Squares in float, summed in double, mean and scale in float: llama.cpp's rounding, so
+    // that quantizing the result to 8 bits rounds the same way.
     double sum_sq = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum_sq += double(x[i]) * x[i];
-    const float scale = float(1.0 / std::sqrt(sum_sq / double(n) + eps));
+    for (int64_t i = 0; i < n; ++i) sum_sq += double(x[i] * x[i]);
+    const float mean = float(sum_sq / double(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
     for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
 void apply_rope(float* vec, int64_t n_heads, int64_t head_dim, int32_t pos, float theta,
-                RopeLayout layout) {
+                float position_scale, RopeLayout layout) {
+    // The angle of pair i is pos * theta^(-2i/head_dim), built up by repeated multiplication in
+    // float as llama.cpp does, so that both round the same way.
+    const float step = std::pow(theta, -2.0f / float(head_dim));
     const int64_t half = head_dim / 2;
-    for (int64_t i = 0; i < half; ++i) {
-        const float freq = std::pow(theta, -2.0f * float(i) / float(head_dim));
-        const float angle = float(pos) * freq;
+    float unscaled_angle = float(pos);
+    for (int64_t i = 0; i < half; ++i, unscaled_angle *= step) {
+        const float angle = position_scale * unscaled_angle;
         const float c = std::cos(angle), s = std::sin(angle);
         const bool adjacent = layout == RopeLayout::AdjacentPairs;
         const int64_t a = adjacent ? 2 * i : i;
@@ -46,6 +52,37 @@ void swiglu(float* gate, const float* up, int64_t n) {
     for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+float round_to_half(float x) {
+    constexpr float kSmallestNormal = 6.103515625e-05f;  // 2^-14
+    const float magnitude = std::fabs(x);
+    // Below the normal range half precision is fixed-point with spacing 2^-24; above it the
+    // spacing is 2^-10 of the value's binade. Dividing by a power of two is exact, and
+    // nearbyint rounds ties to even in the default rounding mode.
+    int exponent = 0;
+    std::frexp(std::max(magnitude, kSmallestNormal), &exponent);
+    const float spacing = std::ldexp(1.0f, exponent - 11);
+    return std::copysign(std::nearbyint(magnitude / spacing) * spacing, x);
+}
+
+float gelu_tanh_half_table(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+    constexpr float kCubicCoefficient = 0.044715f;
+    const float h = round_to_half(x);
+    const float gelu =
+        0.5f * h * (1.0f + std::tanh(kSqrt2OverPi * h * (1.0f + kCubicCoefficient * h * h)));
+    return round_to_half(gelu);
+}
+
+void geglu(float* gate, const float* up, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) gate[i] = gelu_tanh_half_table(gate[i]) * up[i];
+}
+
+int32_t first_visible_position(int32_t pos, int32_t sliding_window) {
+    return sliding_window > 0 ? std::max(0, pos - sliding_window + 1) : 0;
+}
+
 }  // namespace ms::model
 
 #include "model/unit.h"
@@ -55,6 +92,11 @@ namespace ms::model {
 void rms_norm_rows(const Activations& x, const float* weight, float eps, Activations& out) {
     out.resize(x.rows, x.cols);
     for (int64_t i = 0; i < x.rows; ++i) rms_norm(x.row(i), weight, x.cols, eps, out.row(i));
+}
+
+void rms_norm_heads(float* row, int64_t n_heads, int64_t head_dim, const float* weight, float eps) {
+    for (int64_t h = 0; h < n_heads; ++h)
+        rms_norm(row + h * head_dim, weight, head_dim, eps, row + h * head_dim);
 }
 
 }  // namespace ms::model

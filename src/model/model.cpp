@@ -13,7 +13,10 @@ namespace {
 using Builder = UnitChain (*)(const gguf::File&, HParams&);
 
 const std::map<std::string, Builder>& builders() {
-    static const std::map<std::string, Builder> table{{"llama", &build_llama}};
+    static const std::map<std::string, Builder> table{{"llama", &build_llama},
+                                                      {"qwen2", &build_qwen2},
+                                                      {"qwen3", &build_qwen3},
+                                                      {"gemma3", &build_gemma3}};
     return table;
 }
 

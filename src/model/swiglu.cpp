@@ -10,7 +10,11 @@ void SwiGlu::forward(const float* in, int64_t n, float* out, ThreadPool* pool,
     up_scratch.resize(n, up.rows);
     kernels::matmul(gate, in, n, gate_scratch.data.data(), pool);
     kernels::matmul(up, in, n, up_scratch.data.data(), pool);
-    swiglu(gate_scratch.data.data(), up_scratch.data.data(), n * gate.rows);
+    const int64_t count = n * gate.rows;
+    if (activation == GateActivation::Silu)
+        swiglu(gate_scratch.data.data(), up_scratch.data.data(), count);
+    else
+        geglu(gate_scratch.data.data(), up_scratch.data.data(), count);
     kernels::matmul(down, gate_scratch.data.data(), n, out, pool);
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/hparams.h"
+#include "model/swiglu.h"
 #include "model/unit.h"
 
 namespace ms::gguf {
@@ -13,15 +14,45 @@ class File;
 
 namespace ms::model {
 
-// Token ids -> embedding rows (token_embd).
-std::unique_ptr<Unit> make_embedding(const gguf::File& f, const HParams& hp);
+// What distinguishes one architecture's attention layer from another's; the arch builder fills
+// it (start from standard_attention) and may give each layer its own.
+struct AttentionSpec {
+    RopeLayout rope_layout = RopeLayout::AdjacentPairs;
+    float rope_base = 10000.0f;
+    float rope_position_scale = 1.0f;  // linear RoPE scaling: positions are multiplied by it
+    float score_scale = 1.0f;          // multiplies q.k before the softmax
+    bool qkv_bias = false;             // attn_{q,k,v}.bias added to the projections (Qwen2)
+    bool qk_norm =
+        false;  // per-head RMSNorm attn_{q,k}_norm of q and k before RoPE (Qwen3, Gemma 3)
+    bool post_norm = false;  // post_attention_norm of the output before the residual (Gemma 3)
+    // 0: global. n > 0: a token sees only itself and the n - 1 positions before it. The KV
+    // cache still keeps every position; the window is a mask.
+    int32_t sliding_window = 0;
+};
+
+// Llama's attention for hp: adjacent-pair RoPE at rope.freq_base with the file's linear
+// scaling, scores scaled by 1/sqrt(head_dim), no bias, no extra norms, global.
+AttentionSpec standard_attention(const HParams& hp);
+
+// What distinguishes one architecture's dense feed-forward layer.
+struct FfnSpec {
+    GateActivation activation = GateActivation::Silu;
+    bool post_norm = false;  // post_ffw_norm of the output before the residual (Gemma 3)
+};
+
+// Token ids -> embedding rows (token_embd), each multiplied by row_scale (Gemma: sqrt(n_embd)).
+std::unique_ptr<Unit> make_embedding(const gguf::File& f, const HParams& hp,
+                                     float row_scale = 1.0f);
 // Pre-norm multi-head / grouped-query attention with RoPE, residual added.
-std::unique_ptr<Unit> make_attention(const gguf::File& f, const HParams& hp, int64_t layer);
-// Pre-norm SwiGLU feed-forward, residual added.
-std::unique_ptr<Unit> make_ffn(const gguf::File& f, const HParams& hp, int64_t layer);
+std::unique_ptr<Unit> make_attention(const gguf::File& f, const HParams& hp, int64_t layer,
+                                     const AttentionSpec& spec);
+// Pre-norm gated feed-forward (SwiGLU, or GELU-gated), residual added.
+std::unique_ptr<Unit> make_ffn(const gguf::File& f, const HParams& hp, int64_t layer,
+                               const FfnSpec& spec = {});
 // Pre-norm mixture of SwiGLU experts (softmax router, top-k, renormalised), residual added.
 std::unique_ptr<Unit> make_moe(const gguf::File& f, const HParams& hp, int64_t layer);
-// Final norm and classifier (output.weight, or the tied token_embd).
+// Final norm and classifier (output.weight, or the tied token_embd); logits soft-capped as
+// cap * tanh(logit / cap) when hp.final_logit_softcap is set.
 std::unique_ptr<Unit> make_head(const gguf::File& f, const HParams& hp);
 
 // Implemented by attention units: the layer's KV storage, sized in blocks of tokens.
