@@ -201,14 +201,17 @@ def gemma3() -> Model:
                  "post-attn/post-FFN norms, GELU FFN, x*sqrt(n_embd) embedding, tied head")
 
 
-def deepseek2(name: str, q_lora_rank: int) -> Model:
+def deepseek2(name: str, q_lora_rank: int, yarn: bool = False) -> Model:
     """MLA attention in llama.cpp's absorbed layout (attn_k_b / attn_v_b, KV cache = latent +
     RoPE key), one leading dense layer, then MoE layers with a shared expert and V3 routing:
     sigmoid scores + exp_probs_b bias for selection, 2 of 4 expert groups (group score = sum of
     its top two biased scores), top-2 experts, weights renormalised and scaled by 2.
 
     q_lora_rank 0 is the V2-Lite shape (plain attn_q). llama.cpp only skips the q_lora_rank key
-    for 26/27-layer files, so the key is written, as 0."""
+    for 26/27-layer files, so the key is written, as 0.
+
+    yarn adds DeepSeek-V3's context extension: YaRN RoPE stretched 4x from 32 trained positions
+    (so the 64 test positions go past them) with mscale_all_dim 1, which scales the softmax."""
     n_layer, n_head, n_ff = 3, 4, 96
     # all different, so that a swapped dimension cannot go unnoticed: MLA key 32 + 16 = 48,
     # value 40, latent 64, so the cached key length is 64 + 16 = 80
@@ -251,9 +254,14 @@ def deepseek2(name: str, q_lora_rank: int) -> Model:
         "expert_shared_count": 1, "expert_feed_forward_length": n_ff_exp,
         "expert_group_count": 4, "expert_group_used_count": 2, "expert_weights_scale": 2.0,
         "expert_weights_norm": True, "expert_gating_func": 2})  # 2 = sigmoid
+    if yarn:  # the converter writes 0.1 * mscale_all_dim as yarn_log_multiplier
+        meta |= {"rope.scaling.type": "yarn", "rope.scaling.factor": 4.0,
+                 "rope.scaling.original_context_length": 32,
+                 "rope.scaling.yarn_log_multiplier": 0.1}
     q_path = f"q_lora rank {q_lora_rank}" if q_lora_rank else "no q_lora (plain attn_q)"
+    rope = "YaRN 4x rope 16" if yarn else "rope 16"
     return Model(name, "deepseek2", meta, build,
-                 f"MLA ({q_path}, kv_lora 64, rope 16), 1 dense + 2 MoE layers, V3 routing")
+                 f"MLA ({q_path}, kv_lora 64, {rope}), 1 dense + 2 MoE layers, V3 routing")
 
 
 def all_models() -> list[Model]:
@@ -275,6 +283,7 @@ def all_models() -> list[Model]:
         gemma3(),
         deepseek2("deepseek2", q_lora_rank=96),
         deepseek2("deepseek2-lite", q_lora_rank=0),
+        deepseek2("deepseek2-yarn", q_lora_rank=96, yarn=True),
     ]
 
 
@@ -305,7 +314,9 @@ def copy_vocabulary(writer: gguf.GGUFWriter) -> None:
 def add_metadata(writer: gguf.GGUFWriter, arch: str, metadata: dict) -> None:
     for key, value in metadata.items():
         full_key = f"{arch}.{key}"
-        if isinstance(value, bool):
+        if isinstance(value, str):
+            writer.add_string(full_key, value)
+        elif isinstance(value, bool):
             writer.add_bool(full_key, value)
         elif isinstance(value, int):
             writer.add_uint32(full_key, value)

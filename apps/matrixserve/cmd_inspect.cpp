@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "gguf/gguf.h"
+#include "model/model.h"
 
 namespace ms::app {
 namespace {
@@ -63,6 +64,23 @@ void print_type_totals(const gguf::File& file) {
     fmt::print("  {:<6} {:>6} tensors {:>14} bytes\n", "total", file.tensors().size(), all_bytes);
 }
 
+// What the engine's KV cache takes per token for this model, beside what it would take if
+// every query head cached full keys and values (grouped-query and latent attention store
+// less). Only for architectures the engine can build.
+void print_kv_cache(const std::string& path) {
+    try {
+        const auto model = model::Model::load(path);
+        const int64_t stored = model->kv_bytes_per_token();
+        const int64_t full = model->uncompressed_kv_bytes_per_token();
+        fmt::print(
+            "kv cache: {} bytes per token (F32, {} layers); full multi-head attention: {} "
+            "bytes per token ({:.2f}x)\n",
+            stored, model->hparams().n_layer, full, double(full) / double(stored));
+    } catch (const std::exception& e) {
+        fmt::print("kv cache: not available ({})\n", e.what());
+    }
+}
+
 void run_inspect(const InspectOptions& options) {
     const auto file = gguf::File::open(options.model);
     fmt::print("file: {}\nversion: {}\nalignment: {}\n", file.path(), file.version(),
@@ -71,6 +89,7 @@ void run_inspect(const InspectOptions& options) {
     fmt::print("tensors: {}\n", file.tensors().size());
     if (options.tensors) print_tensor_table(file);
     print_type_totals(file);
+    print_kv_cache(options.model);
 }
 
 void add_inspect_command(CLI::App& root) {

@@ -5,33 +5,13 @@
 #include "gguf/gguf.h"
 #include "kernels/matmul.h"
 #include "kernels/thread_pool.h"
+#include "model/kv_blocks.h"
 #include "model/layer_math.h"
 #include "model/units.h"
 #include "model/weights.h"
 
 namespace ms::model {
 namespace {
-
-// Keys and values of one layer, in blocks of block_size tokens: [block][slot][kv_dim].
-struct KvStore {
-    int32_t block_size = 0;
-    int64_t kv_dim = 0;
-    std::vector<float> keys, values;
-
-    void reserve(int32_t n_blocks, int32_t bs, int64_t dim) {
-        block_size = bs;
-        kv_dim = dim;
-        keys.assign(size_t(n_blocks) * size_t(bs) * size_t(dim), 0.0f);
-        values.assign(keys.size(), 0.0f);
-    }
-    int64_t n_blocks() const {
-        return block_size ? int64_t(keys.size()) / (block_size * kv_dim) : 0;
-    }
-    size_t offset(std::span<const int32_t> table, int32_t pos) const {
-        const int32_t block = table[size_t(pos / block_size)];
-        return (size_t(block) * size_t(block_size) + size_t(pos % block_size)) * size_t(kv_dim);
-    }
-};
 
 class Attention final : public Unit, public KvHolder {
 public:
@@ -60,15 +40,19 @@ public:
     std::string name() const override { return prefix_ + "attn"; }
 
     void reserve_kv(int32_t n_blocks, int32_t block_size) override {
-        kv_.reserve(n_blocks, block_size, hp_.n_head_kv * hp_.head_dim);
+        keys_.reserve(n_blocks, block_size, hp_.n_head_kv * hp_.head_dim);
+        values_.reserve(n_blocks, block_size, hp_.n_head_kv * hp_.head_dim);
     }
     int64_t kv_bytes_per_token() const override {
         return 2 * hp_.n_head_kv * hp_.head_dim * int64_t(sizeof(float));
     }
+    int64_t uncompressed_kv_bytes_per_token() const override {
+        return 2 * hp_.n_head * hp_.head_dim * int64_t(sizeof(float));
+    }
 
     void forward(const StepContext& ctx, Activations& x) override {
         const Batch& batch = ctx.batch;
-        check_blocks(batch);
+        keys_.check(batch, name());
         const int64_t n = x.rows;
         rms_norm_rows(x, norm_.data(), hp_.rms_eps, normed_);
         project(ctx, wq_, bq_, q_);
@@ -77,14 +61,13 @@ public:
         for (int64_t i = 0; i < n; ++i) {
             position_query_and_key(q_.row(i), k_.row(i), batch.pos[size_t(i)]);
             const auto table = batch.block_tables[size_t(batch.seq[size_t(i)])];
-            const size_t at = kv_.offset(table, batch.pos[size_t(i)]);
-            std::copy_n(k_.row(i), kv_.kv_dim, kv_.keys.data() + at);
-            std::copy_n(v_.row(i), kv_.kv_dim, kv_.values.data() + at);
+            std::copy_n(k_.row(i), k_.cols, keys_.row(table, batch.pos[size_t(i)]));
+            std::copy_n(v_.row(i), v_.cols, values_.row(table, batch.pos[size_t(i)]));
         }
         attend_all(ctx);
         out_.resize(n, x.cols);
         kernels::matmul(wo_, attn_.data.data(), n, out_.data.data(), ctx.pool);
-        if (spec_.post_norm) rms_norm_rows(out_, post_norm_.data(), hp_.rms_eps, out_);
+        if (spec_.post_norm) rms_norm_rows_in_place(out_, post_norm_.data(), hp_.rms_eps);
         for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += out_.data[i];
     }
 
@@ -109,26 +92,6 @@ private:
                    spec_.rope_layout);
         apply_rope(k, hp_.n_head_kv, hp_.head_dim, pos, spec_.rope_base, spec_.rope_position_scale,
                    spec_.rope_layout);
-    }
-
-    // Every table entry once, then every token's position against its own table.
-    void check_blocks(const Batch& batch) const {
-        if (kv_.block_size != batch.block_size)
-            throw std::out_of_range(name() + ": batch block size " +
-                                    std::to_string(batch.block_size) +
-                                    " differs from the KV store's");
-        for (const auto& table : batch.block_tables)
-            for (int32_t b : table)
-                if (b < 0 || b >= kv_.n_blocks())
-                    throw std::out_of_range(name() + ": KV block " + std::to_string(b) +
-                                            " out of range");
-        for (int64_t i = 0; i < batch.size(); ++i) {
-            const auto& table = batch.block_tables.at(size_t(batch.seq[size_t(i)]));
-            const int32_t pos = batch.pos[size_t(i)];
-            if (pos < 0 || size_t(pos / kv_.block_size) >= table.size())
-                throw std::out_of_range(name() + ": position " + std::to_string(pos) +
-                                        " has no KV block");
-        }
     }
 
     // One (token, head) pair per task: scaled dot products over the sequence's cached keys,
@@ -159,9 +122,9 @@ private:
         const int32_t n_visible = pos + 1 - first;
         scores.resize(size_t(n_visible));
         for (int32_t p = first; p <= pos;) {
-            const int32_t n = std::min(kv_.block_size - p % kv_.block_size, pos + 1 - p);
-            const float* keys = kv_.keys.data() + kv_.offset(table, p) + kv_head * hd;
-            kernels::dot_rows_f32(keys, kv_.kv_dim, n, q, hd, scores.data() + (p - first));
+            const int32_t n = std::min(keys_.block_size() - p % keys_.block_size(), pos + 1 - p);
+            const float* keys = keys_.row(table, p) + kv_head * hd;
+            kernels::dot_rows_f32(keys, keys_.width(), n, q, hd, scores.data() + (p - first));
             p += n;
         }
         for (float& s : scores) s *= spec_.score_scale;
@@ -169,7 +132,7 @@ private:
         float* out = attn_.row(token) + head * hd;
         std::fill_n(out, hd, 0.0f);
         for (int32_t j = first; j <= pos; ++j) {
-            const float* v = kv_.values.data() + kv_.offset(table, j) + kv_head * hd;
+            const float* v = values_.row(table, j) + kv_head * hd;
             const float p = scores[size_t(j - first)];
             for (int64_t d = 0; d < hd; ++d) out[d] += p * v[d];
         }
@@ -181,13 +144,17 @@ private:
     std::span<const float> norm_;
     std::span<const float> bq_, bk_, bv_, q_norm_, k_norm_, post_norm_;  // empty when absent
     kernels::MatView wq_, wk_, wv_, wo_;
-    KvStore kv_;
+    KvBlocks keys_, values_;  // same shape; keys_ checks batches for both
     Activations normed_, q_, k_, v_, attn_, out_;
 };
 
 }  // namespace
 
 AttentionSpec standard_attention(const HParams& hp) {
+    if (hp.n_rot != hp.head_dim)
+        throw std::runtime_error("model: rope.dimension_count " + std::to_string(hp.n_rot) +
+                                 " differs from the head dimension " + std::to_string(hp.head_dim) +
+                                 " (partial RoPE is not supported)");
     return {.rope_layout = RopeLayout::AdjacentPairs,
             .rope_base = hp.rope_theta,
             .rope_position_scale = hp.rope_linear_scale(),

@@ -25,7 +25,7 @@ public:
         rms_norm_rows(x, norm_.data(), eps_, normed_);
         out_.resize(x.rows, x.cols);
         block_.forward(normed_.data.data(), x.rows, out_.data.data(), ctx.pool, gate_, up_);
-        if (!post_norm_.empty()) rms_norm_rows(out_, post_norm_.data(), eps_, out_);
+        if (!post_norm_.empty()) rms_norm_rows_in_place(out_, post_norm_.data(), eps_);
         for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += out_.data[i];
     }
 

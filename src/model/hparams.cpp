@@ -44,9 +44,9 @@ HParams HParams::from_gguf(const gguf::File& f) {
     require(hp.n_head_kv > 0 && hp.n_head % hp.n_head_kv == 0,
             "attention.head_count must be a multiple of attention.head_count_kv");
     require(hp.n_layer > 0, "block_count must be positive");
-    require(hp.head_dim > 0 && hp.head_dim % 2 == 0, "head dimension must be even for RoPE");
-    require(f.get_u32(p + "rope.dimension_count", uint32_t(hp.head_dim)) == hp.head_dim,
-            "rope.dimension_count must equal the head dimension (partial RoPE is not supported)");
+    require(hp.head_dim > 0, "the head dimension must be positive");
+    hp.n_rot = f.get_u32(p + "rope.dimension_count", uint32_t(hp.head_dim));
+    require(hp.n_rot > 0 && hp.n_rot % 2 == 0, "rope.dimension_count must be even");
     require(hp.rope_scaling_factor > 0.0f, "rope.scaling.factor must be positive");
     require(hp.n_expert == 0 || (hp.n_expert_used > 0 && hp.n_expert_used <= hp.n_expert),
             "expert_used_count must be in 1..expert_count");

@@ -22,7 +22,8 @@ struct HParams {
     int64_t n_layer = 0;
     int64_t n_head = 0;
     int64_t n_head_kv = 0;
-    int64_t head_dim = 0;
+    int64_t head_dim = 0;  // attention.key_length, else embedding_length / head_count
+    int64_t n_rot = 0;     // rope.dimension_count: leading dimensions of a head RoPE rotates
     int64_t n_ff = 0;
     int64_t n_ctx_train = 0;
     int64_t n_expert = 0;  // 0 for dense models

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "model/rope.h"
+
 namespace ms::model {
 
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
@@ -17,24 +19,9 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
 
 void apply_rope(float* vec, int64_t n_heads, int64_t head_dim, int32_t pos, float theta,
                 float position_scale, RopeLayout layout) {
-    // The angle of pair i is pos * theta^(-2i/head_dim), built up by repeated multiplication in
-    // float as llama.cpp does, so that both round the same way.
-    const float step = std::pow(theta, -2.0f / float(head_dim));
-    const int64_t half = head_dim / 2;
-    float unscaled_angle = float(pos);
-    for (int64_t i = 0; i < half; ++i, unscaled_angle *= step) {
-        const float angle = position_scale * unscaled_angle;
-        const float c = std::cos(angle), s = std::sin(angle);
-        const bool adjacent = layout == RopeLayout::AdjacentPairs;
-        const int64_t a = adjacent ? 2 * i : i;
-        const int64_t b = adjacent ? 2 * i + 1 : i + half;
-        for (int64_t h = 0; h < n_heads; ++h) {
-            float* head = vec + h * head_dim;
-            const float x0 = head[a], x1 = head[b];
-            head[a] = x0 * c - x1 * s;
-            head[b] = x0 * s + x1 * c;
-        }
-    }
+    Rope rope = Rope::plain(theta, head_dim, layout);
+    rope.freq_scale = position_scale;
+    rope.rotate(vec, n_heads, head_dim, pos);
 }
 
 void softmax(float* x, int64_t n) {
@@ -92,6 +79,10 @@ namespace ms::model {
 void rms_norm_rows(const Activations& x, const float* weight, float eps, Activations& out) {
     out.resize(x.rows, x.cols);
     for (int64_t i = 0; i < x.rows; ++i) rms_norm(x.row(i), weight, x.cols, eps, out.row(i));
+}
+
+void rms_norm_rows_in_place(Activations& x, const float* weight, float eps) {
+    for (int64_t i = 0; i < x.rows; ++i) rms_norm(x.row(i), weight, x.cols, eps, x.row(i));
 }
 
 void rms_norm_heads(float* row, int64_t n_heads, int64_t head_dim, const float* weight, float eps) {

@@ -35,6 +35,8 @@ namespace ms::model {
 struct Activations;
 // out = rms_norm of each row of x with weight (out is resized to x's shape).
 void rms_norm_rows(const Activations& x, const float* weight, float eps, Activations& out);
+// Each row of x, in place, RMS-normalised with weight.
+void rms_norm_rows_in_place(Activations& x, const float* weight, float eps);
 // Each row of x, in place: split into heads of head_dim, each RMS-normalised with weight.
 void rms_norm_heads(float* row, int64_t n_heads, int64_t head_dim, const float* weight, float eps);
 }  // namespace ms::model

@@ -13,10 +13,11 @@ namespace {
 using Builder = UnitChain (*)(const gguf::File&, HParams&);
 
 const std::map<std::string, Builder>& builders() {
-    static const std::map<std::string, Builder> table{{"llama", &build_llama},
-                                                      {"qwen2", &build_qwen2},
-                                                      {"qwen3", &build_qwen3},
-                                                      {"gemma3", &build_gemma3}};
+    static const std::map<std::string, Builder> table{
+        {"llama", &build_llama},         {"qwen2", &build_qwen2},       {"qwen3", &build_qwen3},
+        {"qwen2moe", &build_qwen2moe},   {"qwen3moe", &build_qwen3moe}, {"gemma3", &build_gemma3},
+        {"deepseek2", &build_deepseek2},
+    };
     return table;
 }
 
@@ -57,12 +58,20 @@ void Model::reserve_kv(int32_t n_blocks, int32_t block_size) {
             holder->reserve_kv(n_blocks, block_size);
 }
 
-int64_t Model::kv_bytes_per_token() const {
+int64_t Model::sum_over_kv_holders(int64_t (KvHolder::*bytes)() const) const {
     int64_t total = 0;
     for (const auto& unit : units_)
         if (const auto* holder = dynamic_cast<const KvHolder*>(unit.get()))
-            total += holder->kv_bytes_per_token();
+            total += (holder->*bytes)();
     return total;
+}
+
+int64_t Model::kv_bytes_per_token() const {
+    return sum_over_kv_holders(&KvHolder::kv_bytes_per_token);
+}
+
+int64_t Model::uncompressed_kv_bytes_per_token() const {
+    return sum_over_kv_holders(&KvHolder::uncompressed_kv_bytes_per_token);
 }
 
 void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits) {

@@ -16,6 +16,8 @@ class File;
 
 namespace ms::model {
 
+class KvHolder;
+
 class Model {
 public:
     // Maps the file, reads hyperparameters and builds the unit chain. Throws
@@ -31,12 +33,15 @@ public:
     // Sizes every attention unit's KV store; block ids in batches index into it.
     void reserve_kv(int32_t n_blocks, int32_t block_size);
     int64_t kv_bytes_per_token() const;
+    // The same if every query head cached full keys and values (KvHolder).
+    int64_t uncompressed_kv_bytes_per_token() const;
 
     // Runs the whole chain on one batch; logits has one row per token that wants logits.
     void forward(const Batch& batch, ThreadPool* pool, Activations& logits);
 
 private:
     Model() = default;
+    int64_t sum_over_kv_holders(int64_t (KvHolder::*bytes)() const) const;
     std::unique_ptr<gguf::File> file_;
     HParams hparams_;
     std::vector<std::unique_ptr<Unit>> units_;

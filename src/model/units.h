@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/hparams.h"
+#include "model/moe_spec.h"
 #include "model/swiglu.h"
 #include "model/unit.h"
 
@@ -49,8 +50,10 @@ std::unique_ptr<Unit> make_attention(const gguf::File& f, const HParams& hp, int
 // Pre-norm gated feed-forward (SwiGLU, or GELU-gated), residual added.
 std::unique_ptr<Unit> make_ffn(const gguf::File& f, const HParams& hp, int64_t layer,
                                const FfnSpec& spec = {});
-// Pre-norm mixture of SwiGLU experts (softmax router, top-k, renormalised), residual added.
-std::unique_ptr<Unit> make_moe(const gguf::File& f, const HParams& hp, int64_t layer);
+// Pre-norm mixture of SwiGLU experts routed by spec's policy, plus its shared expert if any;
+// residual added.
+std::unique_ptr<Unit> make_moe(const gguf::File& f, const HParams& hp, int64_t layer,
+                               const MoeSpec& spec);
 // Final norm and classifier (output.weight, or the tied token_embd); logits soft-capped as
 // cap * tanh(logit / cap) when hp.final_logit_softcap is set.
 std::unique_ptr<Unit> make_head(const gguf::File& f, const HParams& hp);
@@ -61,6 +64,9 @@ public:
     virtual ~KvHolder() = default;
     virtual void reserve_kv(int32_t n_blocks, int32_t block_size) = 0;
     virtual int64_t kv_bytes_per_token() const = 0;
+    // What the cache would take if every query head stored its own keys and values in full
+    // (for comparison: grouped-query and latent attention store less).
+    virtual int64_t uncompressed_kv_bytes_per_token() const = 0;
 };
 
 }  // namespace ms::model

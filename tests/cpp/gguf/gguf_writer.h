@@ -14,7 +14,7 @@ namespace ms::gguf::testing {
 
 // Appends little-endian fields to a byte vector.
 class ByteWriter {
-  public:
+public:
     template <class T>
     ByteWriter& put(T value) {
         const auto* p = reinterpret_cast<const uint8_t*>(&value);
@@ -65,7 +65,7 @@ inline EncodedValue string_array(const std::vector<std::string>& elements) {
 }
 
 class GgufBuilder {
-  public:
+public:
     GgufBuilder& version(uint32_t v) {
         version_ = v;
         return *this;
@@ -89,6 +89,15 @@ class GgufBuilder {
         data_.resize(offset, 0);
         data_.resize(offset + n_bytes, static_cast<uint8_t>(tensors_.size() + 1));
         return tensor_at(std::move(name), std::move(dims), static_cast<uint32_t>(type), offset);
+    }
+    // An F32 tensor holding the given values (as many as the dims multiply to).
+    GgufBuilder& tensor_values(std::string name, std::vector<uint64_t> dims,
+                               const std::vector<float>& values) {
+        const uint64_t offset = align(data_.size());
+        data_.resize(offset + values.size() * sizeof(float), 0);
+        std::memcpy(data_.data() + offset, values.data(), values.size() * sizeof(float));
+        return tensor_at(std::move(name), std::move(dims), static_cast<uint32_t>(DType::F32),
+                         offset);
     }
     // A tensor with an arbitrary type id and offset and no data of its own.
     GgufBuilder& tensor_at(std::string name, std::vector<uint64_t> dims, uint32_t type,
@@ -123,7 +132,7 @@ class GgufBuilder {
         return w.raw(data_).bytes;
     }
 
-  private:
+private:
     struct Tensor {
         std::string name;
         std::vector<uint64_t> dims;

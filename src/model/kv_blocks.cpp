@@ -1,0 +1,41 @@
+#include "model/kv_blocks.h"
+
+#include <stdexcept>
+
+namespace ms::model {
+
+void KvBlocks::reserve(int32_t n_blocks, int32_t block_size, int64_t width) {
+    block_size_ = block_size;
+    width_ = width;
+    data_.assign(size_t(n_blocks) * size_t(block_size) * size_t(width), 0.0f);
+}
+
+int64_t KvBlocks::n_blocks() const {
+    return block_size_ ? int64_t(data_.size()) / (block_size_ * width_) : 0;
+}
+
+size_t KvBlocks::offset(std::span<const int32_t> table, int32_t pos) const {
+    const int32_t block = table[size_t(pos / block_size_)];
+    return (size_t(block) * size_t(block_size_) + size_t(pos % block_size_)) * size_t(width_);
+}
+
+// Every table entry once, then every token's position against its own table.
+void KvBlocks::check(const Batch& batch, const std::string& owner) const {
+    if (block_size_ != batch.block_size)
+        throw std::out_of_range(owner + ": batch block size " + std::to_string(batch.block_size) +
+                                " differs from the KV store's");
+    for (const auto& table : batch.block_tables)
+        for (int32_t b : table)
+            if (b < 0 || b >= n_blocks())
+                throw std::out_of_range(owner + ": KV block " + std::to_string(b) +
+                                        " out of range");
+    for (int64_t i = 0; i < batch.size(); ++i) {
+        const auto& table = batch.block_tables.at(size_t(batch.seq[size_t(i)]));
+        const int32_t pos = batch.pos[size_t(i)];
+        if (pos < 0 || size_t(pos / block_size_) >= table.size())
+            throw std::out_of_range(owner + ": position " + std::to_string(pos) +
+                                    " has no KV block");
+    }
+}
+
+}  // namespace ms::model
