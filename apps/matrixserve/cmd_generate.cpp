@@ -28,11 +28,10 @@ std::vector<tok::Token> prompt_tokens(const GenerateOptions& o, const tok::Vocab
                                       const gguf::File& file) {
     if (!o.tokens.empty()) return o.tokens;
     if (!o.chat) return vocab.encode(o.prompt, std::nullopt, false);
-    const std::string jinja = file.get_string("tokenizer.chat_template", "");
     std::vector<tok::ChatMessage> messages;
     if (!o.system.empty()) messages.push_back({"system", o.system});
     messages.push_back({"user", o.prompt});
-    const std::string text = tok::ChatTemplate::from_jinja(jinja).apply(messages, true);
+    const std::string text = tok::ChatTemplate::of_model(file, vocab).apply(messages, true);
     return vocab.encode(text, std::nullopt, true);
 }
 

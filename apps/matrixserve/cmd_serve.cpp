@@ -32,8 +32,7 @@ int run(const ServeCommandOptions& o) {
     serve.service.model_name = o.served_model_name.empty()
                                    ? std::filesystem::path(o.model.path).stem().string()
                                    : o.served_model_name;
-    serve.service.chat_template =
-        tok::ChatTemplate::from_jinja(model->file().get_string("tokenizer.chat_template", ""));
+    serve.service.chat_template = tok::ChatTemplate::of_model(model->file(), *vocab);
     serve.service.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
     if (!o.api_key_file.empty())
         serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);

@@ -2,7 +2,11 @@
 // so that a prompt built here tokenizes like one built by llama.cpp's server.
 #include "tokenizer/chat_template.h"
 
+#include <algorithm>
 #include <stdexcept>
+
+#include "gguf/gguf.h"
+#include "tokenizer/vocab.h"
 
 namespace ms::tok {
 namespace {
@@ -143,6 +147,26 @@ ChatFormat detect_chat_format(std::string_view jinja) {
     return ChatFormat::Unknown;
 }
 
+ChatFormat detect_chat_format(const Vocab& vocab) {
+    struct TurnMarkers {
+        ChatFormat format;
+        std::vector<std::string_view> tokens;
+    };
+    // DeepSeek's first: its distilled Qwen models also hold ChatML's tokens.
+    static const TurnMarkers kFormats[] = {
+        {ChatFormat::DeepSeek3, {"<｜User｜>", "<｜Assistant｜>"}},
+        {ChatFormat::ChatML, {"<|im_start|>", "<|im_end|>"}},
+        {ChatFormat::Gemma, {"<start_of_turn>", "<end_of_turn>"}},
+        {ChatFormat::Llama3, {"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"}},
+    };
+    for (const auto& [format, tokens] : kFormats) {
+        const bool all_present = std::all_of(tokens.begin(), tokens.end(),
+                                             [&](std::string_view t) { return vocab.find(t); });
+        if (all_present) return format;
+    }
+    return ChatFormat::Unknown;
+}
+
 std::string_view chat_format_name(ChatFormat f) {
     switch (f) {
         case ChatFormat::ChatML:
@@ -211,6 +235,12 @@ ChatTemplate ChatTemplate::from_jinja(std::string_view jinja_template) {
     t.format = detect_chat_format(jinja_template);
     if (t.format == ChatFormat::ChatML) t.default_system = chatml_default_system(jinja_template);
     return t;
+}
+
+ChatTemplate ChatTemplate::of_model(const gguf::File& file, const Vocab& vocab) {
+    const std::string jinja = file.get_string("tokenizer.chat_template", "");
+    if (!jinja.empty()) return from_jinja(jinja);
+    return {.format = detect_chat_format(vocab), .default_system = {}};
 }
 
 std::string ChatTemplate::apply(const std::vector<ChatMessage>& messages,

@@ -6,7 +6,13 @@
 #include <string_view>
 #include <vector>
 
+namespace ms::gguf {
+class File;
+}
+
 namespace ms::tok {
+
+class Vocab;
 
 struct ChatMessage {
     std::string role;  // system, user, assistant
@@ -16,6 +22,8 @@ struct ChatMessage {
 enum class ChatFormat { ChatML, Llama2, Llama3, Gemma, Mistral, Zephyr, DeepSeek3, Unknown };
 
 ChatFormat detect_chat_format(std::string_view jinja_template);
+// For a model without a template: the format whose turn markers the vocabulary holds as tokens.
+ChatFormat detect_chat_format(const Vocab& vocab);
 std::string_view chat_format_name(ChatFormat f);
 // Throws std::invalid_argument for ChatFormat::Unknown.
 std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage>& messages,
@@ -28,6 +36,9 @@ struct ChatTemplate {
     std::string default_system;
 
     static ChatTemplate from_jinja(std::string_view jinja_template);
+    // The file's tokenizer.chat_template; when it has none (the Gemma 3 270M GGUF dropped its
+    // template), the format detected from the vocabulary.
+    static ChatTemplate of_model(const gguf::File& file, const Vocab& vocab);
     // Throws std::invalid_argument for ChatFormat::Unknown.
     std::string apply(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
 };

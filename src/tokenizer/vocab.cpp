@@ -82,11 +82,14 @@ std::vector<Token> TableVocab::encode(std::string_view text, std::optional<bool>
     return out;
 }
 
+// Like llama.cpp: a control or unknown token is silent unless rendered, even when it is also
+// user-defined (Gemma's "</s>" is an HTML tag that llama.cpp makes an end-of-generation token).
 std::string TableVocab::token_to_piece(Token id, bool render_special) const {
     check_id(id);
-    const uint8_t shown_as_text =
-        kAttrUserDefined | (render_special ? kAttrControl | kAttrUnknown : 0);
-    if (table_.attrs[id] & shown_as_text) return table_.texts[id];
+    if (table_.has(id, TokenAttr(kAttrControl | kAttrUnknown))) {
+        return render_special ? table_.texts[id] : std::string();
+    }
+    if (table_.has(id, kAttrUserDefined)) return table_.texts[id];
     if (table_.has(id, kAttrNormal)) return normal_piece(table_.texts[id]);
     if (table_.has(id, kAttrByte)) return std::string(1, static_cast<char>(table_.byte_value(id)));
     return {};

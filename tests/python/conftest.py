@@ -38,6 +38,14 @@ def model_path() -> pathlib.Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def gemma3_model_path() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("MATRIXSERVE_GEMMA3_MODEL",
+                                       ROOT / "models/gemma-3-270m-q4_k_m.gguf"))
+    assert path.is_file(), f"Gemma 3 model not found at {path}: run scripts/setup.sh"
+    return path
+
+
 def run_json(cmd: list, **kwargs) -> dict:
     """Runs a matrixserve command that prints one JSON document on stdout."""
     out = subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True,

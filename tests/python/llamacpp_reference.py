@@ -1,11 +1,49 @@
-"""Teacher-forced logits from llama.cpp (llama-cpp-python) and from `matrixserve logits` for the
-same token sequence, and how far they agree."""
+"""What the comparisons with llama.cpp (llama-cpp-python on the same GGUF) share: reference and
+matrixserve logits and how far they agree; for the real models also texts, teacher-forced
+agreement with llama.cpp's own variants as the yardstick, greedy runs and perplexity."""
+import dataclasses
 import json
 import subprocess
 import tempfile
 
 import llama_cpp  # installed by scripts/setup.sh: a missing reference fails, it is not skipped
 import numpy as np
+from conftest import run_json
+
+# Prose, code and arithmetic; each test file adds a conversation in its model's chat format.
+PROSE_AND_CODE = [
+    "The history of the printing press begins in the fifteenth century, when Johannes Gutenberg "
+    "combined a screw press with movable metal type. Before that, books were copied by hand in "
+    "monasteries, which made them rare and expensive. Within fifty years, presses had spread to "
+    "more than two hundred cities across Europe, and millions of books were in circulation. The "
+    "change affected religion, science and politics, because ideas could now travel faster than "
+    "any authority could control them. Historians still argue about how much credit the press "
+    "deserves for the Reformation and the scientific revolution.",
+    "def merge_sorted(a, b):\n    \"\"\"Merge two sorted lists into one sorted list.\"\"\"\n"
+    "    result = []\n    i = j = 0\n    while i < len(a) and j < len(b):\n"
+    "        if a[i] <= b[j]:\n            result.append(a[i])\n            i += 1\n"
+    "        else:\n            result.append(b[j])\n            j += 1\n"
+    "    result.extend(a[i:])\n    result.extend(b[j:])\n    return result\n\n\n"
+    "class Stack:\n    def __init__(self):\n        self.items = []\n\n"
+    "    def push(self, item):\n        self.items.append(item)\n",
+    "Recipe for a simple loaf of bread: mix 500 grams of flour, 10 grams of salt, 7 grams of dry "
+    "yeast and 350 milliliters of warm water. Knead the dough for ten minutes until it is smooth "
+    "and elastic. Let it rise in a covered bowl for about one hour, or until it has doubled in "
+    "size. Shape it into a loaf, place it in a greased tin and let it rise again for 45 minutes. "
+    "Bake at 220 degrees Celsius for 30 to 35 minutes. The loaf is done when it sounds hollow "
+    "when tapped on the bottom. Let it cool before slicing.",
+    "Q: What is 17 times 23?\nA: 17 times 23 is 391.\nQ: What is the square root of 144?\nA: The "
+    "square root of 144 is 12.\nQ: If a train travels 60 kilometers per hour for 2.5 hours, how "
+    "far does it go?\nA: It travels 150 kilometers.\nQ: What is the largest planet in the solar "
+    "system?\nA: Jupiter is the largest planet in the solar system.\nQ: How many continents are "
+    "there?\nA: There are seven continents: Africa, Antarctica, Asia, Australia, Europe, North "
+    "America and South America.",
+]
+N_POSITIONS = 128
+
+
+def texts_with_chat(chat: str) -> list[str]:
+    return PROSE_AND_CODE[:2] + [chat] + PROSE_AND_CODE[2:]
 
 
 def load_reference(model_path, n_ctx=512, flash_attn=False, kv_type=llama_cpp.GGML_TYPE_F32):
@@ -60,3 +98,105 @@ def top1_margins(logits):
     comparisons fragile, so tests report the smallest."""
     top_two = np.sort(logits, axis=1)[:, -2:]
     return top_two[:, 1] - top_two[:, 0]
+
+
+def text_tokens(llm, text, n=None):
+    """The text's tokens with BOS where the model wants one, special-token texts parsed."""
+    tokens = llm.tokenize(text.encode(), add_bos=True, special=True)
+    assert n is None or len(tokens) >= n, f"text gives only {len(tokens)} tokens"
+    return tokens[:n]
+
+
+@dataclasses.dataclass
+class Agreement:
+    """Teacher-forced top-1 agreement with llama.cpp's logits over `total` positions."""
+    total: int
+    agree: int
+    max_diff: float  # largest |logit difference|
+    # Largest amount by which llama.cpp's logit of the token picked falls short of llama.cpp's
+    # best: 0 when they agree, small when a disagreement is a near-tie.
+    max_shortfall: float
+
+    def describe(self) -> str:
+        return (f"{self.agree}/{self.total} = {self.agree / self.total:.2%} (max |logit diff| "
+                f"{self.max_diff:.3f}, picks at most {self.max_shortfall:.3f} below llama.cpp's best)")
+
+
+def agreement(ours: list, theirs: list) -> Agreement:
+    picked = [t[np.arange(len(t)), o.argmax(axis=1)] for o, t in zip(ours, theirs)]
+    agree, max_diff = top1_agreement(ours, theirs)
+    return Agreement(
+        total=sum(len(t) for t in theirs), agree=agree, max_diff=max_diff,
+        max_shortfall=max(float((t.max(axis=1) - p).max()) for t, p in zip(theirs, picked)))
+
+
+def teacher_forced(binary, model_path, reference, texts):
+    """Ours and two numerically near-equivalent llama.cpp variants (flash attention; an F16 KV
+    cache) against llama.cpp's plain run, each text followed by the next, N_POSITIONS each."""
+    sequences = [text_tokens(reference, text + "\n\n" + texts[(i + 1) % len(texts)], N_POSITIONS)
+                 for i, text in enumerate(texts)]
+    theirs = [reference_logits(reference, tokens) for tokens in sequences]
+    ours = agreement([our_logits(binary, model_path, tokens)[0] for tokens in sequences], theirs)
+    variants = {"flash attention": load_reference(model_path, flash_attn=True),
+                "F16 KV": load_reference(model_path, kv_type=llama_cpp.GGML_TYPE_F16)}
+    self_agreement = {name: agreement([reference_logits(llm, t) for t in sequences], theirs)
+                      for name, llm in variants.items()}
+    return ours, self_agreement
+
+
+def describe_teacher_forced(model: str, n_texts: int, ours: Agreement, variants: dict) -> str:
+    return (f"{model} teacher-forced ({n_texts} texts x {N_POSITIONS} positions): ours vs llama.cpp "
+            f"top-1 {ours.describe()}; llama.cpp against itself: "
+            + "; ".join(f"{name} {a.describe()}" for name, a in variants.items()))
+
+
+def reference_greedy(llm, prompt_tokens, n):
+    llm.reset()
+    llm.eval(prompt_tokens)
+    out = []
+    for _ in range(n):
+        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        out.append(token)
+        llm.eval([token])
+    return out
+
+
+def greedy_divergences(reference, binary, model_path, texts, n_prompt=48, n=32):
+    """For each text's first n_prompt tokens, greedy n tokens by ours and by llama.cpp: how many
+    they share before the first difference, and by how much llama.cpp's logit of our token there
+    falls short of its best (0 when all n agree)."""
+    divergences = []
+    for text in texts:
+        prompt = text_tokens(reference, text, n_prompt)
+        theirs = reference_greedy(reference, prompt, n)
+        result = run_json([binary, "generate", "-m", model_path, "-t", "2", "--json",
+                           "--ignore-eos", "-n", str(n), "--tokens", ",".join(map(str, prompt))])
+        mine = result["generated_tokens"]
+        same = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), n)
+        shortfall = 0.0
+        if same < n:
+            logits = reference.scores[len(prompt) - 1 + same]
+            shortfall = float(logits.max() - logits[mine[same]])
+        divergences.append((same, shortfall))
+    return divergences
+
+
+def describe_greedy(model: str, n: int, divergences) -> str:
+    full = sum(same == n for same, _ in divergences)
+    return (f"{model} greedy: {full}/{len(divergences)} prompts agree on all {n} tokens (common "
+            "prefix lengths " + ", ".join(f"{same}" + (f" then {miss:.3f} below llama.cpp's best"
+                                                       if same < n else "")
+                                          for same, miss in divergences) + ")")
+
+
+def perplexities(binary, model_path, text, n_ctx=1024):
+    """(ours, llama.cpp's, number of tokens) for the text in one context."""
+    reference = load_reference(model_path, n_ctx=n_ctx)
+    tokens = text_tokens(reference, text)
+    summary = run_json([binary, "logits", "-m", model_path, "-t", "2", "-c", str(n_ctx),
+                        "--tokens", ",".join(map(str, tokens))])
+    theirs = reference_logits(reference, tokens)
+    shifted = theirs[:-1] - theirs[:-1].max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    nll = -log_probs[np.arange(len(tokens) - 1), tokens[1:]].mean()
+    return summary["perplexity"], float(np.exp(nll)), len(tokens)

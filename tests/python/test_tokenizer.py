@@ -1,6 +1,7 @@
-"""matrixserve's tokenizers against independent references: SmolLM2's byte-level BPE against
-llama.cpp (llama-cpp-python, vocab only) on generated lines, and Qwen3's against Hugging Face
-`tokenizers` through a vocabulary-only GGUF written from its tokenizer.json."""
+"""matrixserve's tokenizers against independent references: the real models' vocabularies
+(SmolLM2's byte-level BPE, Gemma 3's 262k-token SentencePiece) against llama.cpp
+(llama-cpp-python, vocab only) on generated lines, and Qwen3's against Hugging Face `tokenizers`
+through a vocabulary-only GGUF written from its tokenizer.json."""
 import json
 import random
 import subprocess
@@ -31,9 +32,15 @@ CODE = [
     "    \t  indented\r\n\r\nwindows line",
     "<div class=\"a\">&nbsp;</div>",
 ]
+# Gemma 3 stores runs of up to 31 spaces, tabs and newlines as tokens of their own: longer
+# runs must split like llama.cpp's.
 SPACES = [" ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\u00a0", "\u3000", "\u2028", "\u0085",
-          "\x0b", "\x0c", "\x1c", "\u200b", "\u2009"]
-SPECIAL_TEXTS = ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<reponame>", "<file_sep>"]
+          "\x0b", "\x0c", "\x1c", "\u200b", "\u2009", " " * 33, "\t" * 40, "\n" * 34, " \n \n\t "]
+# Special-token texts of both vocabularies: ChatML (SmolLM2), Gemma's turns, control, unused
+# and HTML-tag tokens. Without parse_special only user-defined ones may be recognised.
+SPECIAL_TEXTS = ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<reponame>", "<file_sep>",
+                 "<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", "<pad>", "<unused7>",
+                 "[multimodal]", "<table>", "</td>", "<start_of_image>"]
 
 
 def code_points_llama_cpp(data: bytes):
@@ -125,8 +132,9 @@ def tokenize_hex(binary, model, lines: list[bytes], special=False) -> list[list[
     return [json.loads(r) for r in matrixserve_lines(binary, model, args, [b.hex() for b in lines])]
 
 
-def detokenize(binary, model, ids: list[list[int]]) -> list[str]:
-    lines = matrixserve_lines(binary, model, ["--detokenize"], [json.dumps(i) for i in ids])
+def detokenize(binary, model, ids: list[list[int]], special=False) -> list[str]:
+    args = ["--detokenize"] + (["--special"] if special else [])
+    lines = matrixserve_lines(binary, model, args, [json.dumps(i) for i in ids])
     return [json.loads(r) for r in lines]
 
 
@@ -135,38 +143,87 @@ def first_mismatches(lines, ours, theirs, limit=5):
     return len(bad), "\n".join(f"  {line!r}\n    ours   {a}\n    theirs {b}" for line, a, b in bad[:limit])
 
 
-@pytest.fixture(scope="module")
-def llama_vocab(model_path):
+# The real vocabularies compared with llama.cpp: fixture giving the model file, and lines in the
+# model's own chat format, tokenized with special-token parsing.
+REAL_VOCABS = {
+    "smollm2": ("model_path", [
+        b"<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n"
+        b"<|im_start|>assistant\n",
+        b"a<|endoftext|>b<reponame>c", b"<|im_start|><|im_start|>x", b"<|im_end"]),
+    "gemma3": ("gemma3_model_path", [
+        b"<bos><start_of_turn>user\nBe brief.\n\nHi!<end_of_turn>\n<start_of_turn>model\n",
+        b"a<eos>b<pad>c<unused7>d<mask>", b"<start_of_turn><start_of_turn>x", b"<end_of_turn",
+        b"<table>\n  <tr><td> x </td></tr>\n</table>\t\t", b"<start_of_image> [multimodal]"]),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(REAL_VOCABS))
+def real_vocab(request):
+    """(model file, llama.cpp vocabulary, chat lines) for one real model."""
     import llama_cpp  # the test venv has it (scripts/setup.sh); a missing one fails the test
-    return llama_cpp.Llama(str(model_path), vocab_only=True, verbose=False)
+    fixture, chat_lines = REAL_VOCABS[request.param]
+    path = request.getfixturevalue(fixture)
+    return path, llama_cpp.Llama(str(path), vocab_only=True, verbose=False), chat_lines
 
 
-def test_smollm2_matches_llama_cpp_on_generated_lines(binary, model_path, llama_vocab, report):
+@pytest.mark.parametrize("special", [False, True], ids=["text", "special"])
+def test_matches_llama_cpp_on_generated_lines(binary, real_vocab, special, report, request):
+    model, llama_vocab, _ = real_vocab
     lines = generated_lines()
-    ours = tokenize_hex(binary, model_path, lines)
-    theirs = [llama_vocab.tokenize(line, add_bos=False, special=False) for line in lines]
+    ours = tokenize_hex(binary, model, lines, special)
+    theirs = [llama_vocab.tokenize(line, add_bos=False, special=special) for line in lines]
     n_bad, detail = first_mismatches(lines, ours, theirs)
     n_ill_formed = sum(1 for line in lines if not is_utf8(line))
-    report(f"tokenizer: SmolLM2 vs llama.cpp: {len(lines) - n_bad}/{len(lines)} lines identical "
-           f"({n_ill_formed} with ill-formed UTF-8)")
+    report(f"tokenizer: {request.node.callspec.id} vs llama.cpp: {len(lines) - n_bad}/{len(lines)} "
+           f"lines identical ({n_ill_formed} with ill-formed UTF-8)")
     assert n_bad == 0, f"{n_bad} of {len(lines)} lines differ:\n{detail}"
 
 
-def test_smollm2_decode_gives_text_back(binary, model_path, llama_vocab):
+def test_decode_gives_text_back(binary, real_vocab):
+    model, llama_vocab, _ = real_vocab
     lines = [line for line in generated_lines() if is_utf8(line)]
-    ids = tokenize_hex(binary, model_path, lines)
-    texts = detokenize(binary, model_path, ids)
+    ids = tokenize_hex(binary, model, lines)
+    texts = detokenize(binary, model, ids)
     bad = [(line, text) for line, text in zip(lines, texts) if text.encode() != line]
     assert not bad, f"{len(bad)} lines do not round-trip, e.g. {bad[:3]}"
-    assert all(llama_vocab.detokenize(i) == line for i, line in zip(ids, lines))
+    assert all(llama_cpp_detokenize(llama_vocab, i) == line for i, line in zip(ids, lines))
 
 
-def test_smollm2_special_tokens_match_llama_cpp(binary, model_path, llama_vocab):
-    lines = [b"<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n"
-             b"<|im_start|>assistant\n",
-             b"a<|endoftext|>b<reponame>c", b"<|im_start|><|im_start|>x", b"<|im_end"]
-    ours = tokenize_hex(binary, model_path, lines, special=True)
-    theirs = [llama_vocab.tokenize(line, add_bos=False, special=True) for line in lines]
+def test_token_pieces_match_llama_cpp(binary, real_vocab):
+    """Each special token and a sample of the others decoded alone, rendered and silent."""
+    import llama_cpp
+    model, llama_vocab, _ = real_vocab
+    vocab = llama_cpp.llama_model_get_vocab(llama_vocab.model)
+    special_attrs = (llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN | llama_cpp.LLAMA_TOKEN_ATTR_CONTROL |
+                     llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED)
+    n_vocab = llama_vocab.n_vocab()
+    ids = [i for i in range(n_vocab)
+           if i % 101 == 0 or llama_cpp.llama_vocab_get_attr(vocab, i) & special_attrs]
+    for special in (False, True):
+        ours = detokenize(binary, model, [[i] for i in ids], special)
+        theirs = [llama_cpp_detokenize(llama_vocab, [i], special).decode("utf-8", "replace")
+                  for i in ids]
+        bad = [(i, a, b) for i, a, b in zip(ids, ours, theirs) if a != b]
+        assert not bad, f"special={special}: {len(bad)} of {len(ids)} pieces differ: {bad[:5]}"
+
+
+def llama_cpp_detokenize(llama, ids: list[int], special=False) -> bytes:
+    """llama.cpp's own detokenizer. (llama-cpp-python's Llama.detokenize reads each piece into a
+    32-byte buffer and garbles longer pieces, such as SmolLM2's runs of spaces.)"""
+    import ctypes
+    import llama_cpp
+    vocab = llama_cpp.llama_model_get_vocab(llama.model)
+    buffer = ctypes.create_string_buffer(64 + 256 * len(ids))
+    n = llama_cpp.llama_detokenize(vocab, (llama_cpp.llama_token * len(ids))(*ids), len(ids),
+                                   buffer, len(buffer), False, special)
+    assert 0 <= n <= len(buffer), f"llama_detokenize returned {n}"
+    return buffer.raw[:n]
+
+
+def test_special_tokens_match_llama_cpp(binary, real_vocab):
+    model, llama_vocab, chat_lines = real_vocab
+    ours = tokenize_hex(binary, model, chat_lines, special=True)
+    theirs = [llama_vocab.tokenize(line, add_bos=False, special=True) for line in chat_lines]
     assert ours == theirs
 
 

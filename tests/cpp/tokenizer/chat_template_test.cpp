@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "gguf/gguf.h"
+#include "tokenizer/vocab.h"
+
 namespace ms::tok {
 namespace {
 
@@ -80,6 +83,14 @@ TEST(ChatTemplate, ZephyrAndDeepSeek3) {
               "<|system|>\nBe brief.<|endoftext|>\n<|user|>\nHi!<|endoftext|>\n<|assistant|>\n");
     EXPECT_EQ(apply_chat_template(ChatFormat::DeepSeek3, kSystemAndUser, true),
               "Be brief.\n\n<｜User｜>Hi!<｜Assistant｜>");
+}
+
+TEST(ChatTemplate, VocabularyWithoutTurnMarkersHasNoFormat) {
+    const auto file =
+        gguf::File::open(std::string(MS_SHARED_MODELS) + "/tokenizers/ggml-vocab-gpt-2.gguf");
+    const auto vocab = Vocab::from_gguf(file);
+    EXPECT_EQ(detect_chat_format(*vocab), ChatFormat::Unknown);
+    EXPECT_EQ(ChatTemplate::of_model(file, *vocab).format, ChatFormat::Unknown);
 }
 
 TEST(ChatTemplate, UnknownFormatThrows) {

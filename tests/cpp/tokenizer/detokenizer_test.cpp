@@ -8,7 +8,7 @@ namespace ms::tok {
 namespace {
 
 class StreamingDetokenizerTest : public testing::Test {
-  protected:
+protected:
     // stories260K knows almost no non-ASCII text, so such characters become byte tokens.
     gguf::File file_ =
         gguf::File::open(std::string(MS_SHARED_MODELS) + "/stories260K/stories260K.gguf");

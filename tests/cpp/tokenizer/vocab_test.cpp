@@ -110,8 +110,10 @@ TEST(SentencePiece, TokenTypesDecideThePiece) {
     const auto& vocab = *loaded.vocab;
     EXPECT_EQ(vocab.token_to_piece(1), "");  // <s>: control
     EXPECT_EQ(vocab.token_to_piece(1, true), "<s>");
-    EXPECT_EQ(vocab.token_to_piece(0), "");      // <unk>: control here
-    EXPECT_EQ(vocab.token_to_piece(2), "</s>");  // user-defined, but also end of generation
+    EXPECT_EQ(vocab.token_to_piece(0), "");  // <unk>: control here
+    // User-defined, but an end-of-generation text, so control: silent like in llama.cpp.
+    EXPECT_EQ(vocab.token_to_piece(2), "");
+    EXPECT_EQ(vocab.token_to_piece(2, true), "</s>");
     EXPECT_EQ(vocab.token_to_piece(*vocab.find("<0x0A>")), "\n");  // byte
     EXPECT_EQ(vocab.token_to_piece(*vocab.find("▁Hello")), " Hello");
     EXPECT_THROW(vocab.token_to_piece(vocab.n_tokens()), std::out_of_range);
