@@ -25,7 +25,7 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 
 step "C++ tests and the server under ASan/UBSan"
 # Everything that parses outside data or holds state; the simulator is plain arithmetic.
-asan_tests=(gguf_test tokenizer_test kernels_test model_test engine_test server_test)
+asan_tests=(gguf_test tokenizer_test kernels_test model_test engine_test server_test transport_test runtime_test)
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs" --target "${asan_tests[@]}" matrixserve
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1

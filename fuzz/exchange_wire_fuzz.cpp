@@ -1,0 +1,24 @@
+// libFuzzer target: any byte string either decodes into an exchange message whose rows and
+// pairs match its header, or is rejected with transport::TransportError. A decoded message
+// must survive re-encoding unchanged in shape.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "transport/exchange_wire.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    constexpr int64_t kDim = 8;  // what the receiving side expects
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+    try {
+        const auto message = ms::transport::decode_exchange(bytes, kDim);
+        if (int64_t(message.rows.size()) != message.n_rows * kDim) __builtin_trap();
+        for (const auto& pair : message.pairs)
+            if (int64_t(pair.row) >= message.n_rows) __builtin_trap();
+        const auto again = ms::transport::encode_exchange(ms::transport::RowFormat::float32, kDim,
+                                                          message.rows, message.pairs);
+        if (ms::transport::decode_exchange(again, kDim).n_rows != message.n_rows) __builtin_trap();
+    } catch (const ms::transport::TransportError&) {
+    }
+    return 0;
+}
