@@ -23,13 +23,19 @@ public:
             worker_.transport->send_owned(worker_.rank, kUnitRequestTag,
                                           encode_forward(name_, ctx.batch, x));
             decode_reply(worker_.transport->recv(worker_.rank, kUnitReplyTag, kReplyTimeout), x);
+        } catch (const transport::TransportError& e) {
+            worker_.broken = true;
+            fail(e);
         } catch (const std::runtime_error& e) {
-            throw std::runtime_error("worker " + worker_.name + " running " + name_ + ": " +
-                                     e.what());
+            fail(e);
         }
     }
 
 private:
+    [[noreturn]] void fail(const std::runtime_error& e) const {
+        throw std::runtime_error("worker " + worker_.name + " running " + name_ + ": " + e.what());
+    }
+
     std::string name_;
     WorkerConnection& worker_;
 };

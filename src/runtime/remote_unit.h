@@ -1,6 +1,7 @@
 // A stand-in, on the front end, for a unit that runs in another worker: it sends the batch and
 // its activations over the transport and waits for the transformed activations.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,9 @@ struct WorkerConnection {
     int rank = 0;
     std::string name;  // role/replica, for error messages
     std::mutex mutex;
+    // Set when the transport failed (the worker died or stopped answering): sending it anything
+    // more would only wait for a restarted worker.
+    std::atomic<bool> broken{false};
 };
 
 // Errors (the worker died, timed out or reported a failure) are std::runtime_error naming the

@@ -121,7 +121,7 @@ void SplitRuntime::swap_in_proxies(model::Model& model) {
 
 SplitRuntime::~SplitRuntime() {
     for (size_t index = 0; index < workers_.size(); ++index) {
-        if (!workers_[index]) continue;
+        if (!workers_[index] || workers_[index]->connection.broken) continue;
         try {
             transport_->send(int(index), kUnitRequestTag, encode_stop());
         } catch (const transport::TransportError&) {

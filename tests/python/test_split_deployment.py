@@ -1,0 +1,140 @@
+"""A model split over worker processes (issue 5): the front end keeps embedding, attention and
+head and a `matrixserve worker` runs the dense FFN layers. Greedy tokens and teacher-forced logits
+must not change with the placement, and a worker that dies must end the front end with a clear
+error instead of a hang."""
+import glob
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_MODELS, run_json
+
+STORIES = SHARED_MODELS / "stories260K" / "stories260K.gguf"
+PROMPT = ["--tokens", "1,400,261,370"]
+
+
+@pytest.fixture
+def shm_prefix():
+    """A shm name prefix of this test's own; removes segments a killed process left behind."""
+    prefix = f"ms-split-test-{os.getpid()}-{time.monotonic_ns()}"
+    yield prefix
+    for path in glob.glob(f"/dev/shm/{prefix}*"):
+        os.unlink(path)
+
+
+def attention_ffn(tmp_path: pathlib.Path, transport: str, prefix: str) -> pathlib.Path:
+    addresses = (lambda role: f"\n    addresses: [{prefix}-{role}]") if transport == "shm" else (lambda role: "")
+    path = tmp_path / f"attention-ffn.{transport}.yaml"
+    path.write_text(f"""transport: {transport}
+roles:
+  attention:
+    units: [embedding, attention, head]{addresses("attention")}
+  ffn:
+    units: [ffn]{addresses("ffn")}
+""")
+    return path
+
+
+def greedy(binary, model, *extra) -> list:
+    out = run_json([binary, "generate", "-m", model, *PROMPT, "-n", 24, "--temp", 0, "--ignore-eos",
+                    "-t", 1, "--json", *extra])
+    return out["generated_tokens"]
+
+
+@pytest.mark.parametrize("transport", ["shm", "inproc"])
+@pytest.mark.parametrize("which", ["stories260K", "SmolLM2"])
+def test_greedy_tokens_do_not_depend_on_placement(binary, model_path, tmp_path, shm_prefix, which,
+                                                  transport):
+    model = STORIES if which == "stories260K" else model_path
+    colocated = greedy(binary, model)
+    split = greedy(binary, model, "--deployment", attention_ffn(tmp_path, transport, shm_prefix))
+    assert len(colocated) == 24
+    assert split == colocated
+
+
+def test_teacher_forced_logits_are_bitwise_the_same(binary, tmp_path, shm_prefix):
+    tokens = ["--tokens", "1,400,261,370,272,414,276,356,426,346,397"]
+    run_json([binary, "logits", "-m", STORIES, *tokens, "-t", 1, "-o", tmp_path / "colocated.bin"])
+    run_json([binary, "logits", "-m", STORIES, *tokens, "-t", 1, "-o", tmp_path / "split.bin",
+              "--deployment", attention_ffn(tmp_path, "shm", shm_prefix)])
+    colocated = np.fromfile(tmp_path / "colocated.bin", dtype=np.float32)
+    split = np.fromfile(tmp_path / "split.bin", dtype=np.float32)
+    assert colocated.size == 11 * 512
+    assert np.array_equal(split, colocated)
+
+
+def children_of(pid: int) -> list:
+    try:
+        return [int(c) for c in pathlib.Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def is_running(pid: int) -> bool:
+    """False once the process ended, also while it waits to be reaped (a zombie)."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for_child(proc) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if children := children_of(proc.pid):
+            return children[0]
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    pytest.fail("the front end started no worker")
+
+
+def start_long_generation(binary, model_path, deployment):
+    """Decodes far longer than the tests take; returns once the first generated text is out."""
+    front = subprocess.Popen([str(binary), "generate", "-m", str(model_path), "-p", "Once upon a time",
+                              "-n", "1500", "--temp", "0", "--ignore-eos", "-t", "1",
+                              "--deployment", str(deployment)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = wait_for_child(front)
+    assert front.stdout.read(1), "the front end printed no text"
+    return front, worker
+
+
+def test_a_killed_worker_ends_the_front_end_with_a_clear_error(binary, model_path, tmp_path, shm_prefix,
+                                                               report):
+    front, worker = start_long_generation(binary, model_path, attention_ffn(tmp_path, "shm", shm_prefix))
+    os.kill(worker, signal.SIGKILL)
+    killed = time.monotonic()
+    try:
+        _, err = front.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        front.kill()
+        pytest.fail("the front end hangs after its worker was killed")
+    report(f"split attention|ffn over shm: front end exited {time.monotonic() - killed:.2f} s after "
+           "its worker was killed")
+    assert front.returncode == 1
+    assert "worker ffn/0" in err and "gone" in err, err
+
+
+def test_a_killed_front_end_takes_its_workers_with_it(binary, model_path, tmp_path, shm_prefix):
+    front, worker = start_long_generation(binary, model_path, attention_ffn(tmp_path, "shm", shm_prefix))
+    front.kill()
+    front.wait()
+    deadline = time.monotonic() + 10
+    while is_running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not is_running(worker), "the worker outlived its front end"
+
+
+def test_a_bad_role_is_a_clear_error(binary, tmp_path, shm_prefix):
+    deployment = attention_ffn(tmp_path, "shm", shm_prefix)
+    out = subprocess.run([str(binary), "worker", "--deployment", str(deployment), "--role", "attn",
+                          "--model", str(STORIES)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "no role 'attn' (roles: attention, ffn)" in out.stderr
