@@ -49,6 +49,9 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     rt->group_ = plan_group(options.deployment_file, model.hparams(), unique_hub_name());
     const size_t n = rt->group_.plans.size();
     rt->transport_ = transport::make_transport(rt->group_.peers, int(rt->group_.front_end));
+    // Every unit is placed before any worker starts, so a deployment that cannot run yet
+    // fails here with one message.
+    for (size_t i = 0; i < n; ++i) rt->units_.push_back(units_of_worker(model, rt->group_, i));
     rt->workers_.resize(n);
     for (size_t i = 0; i < n; ++i)
         if (i != rt->group_.front_end) rt->launch(model, options, i);
@@ -67,7 +70,7 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
     if (group_.deployment.transport == Transport::inproc) {
         auto& t = worker->thread = std::make_unique<InProcessWorker>(options.threads);
         t->transport = transport::make_transport(group_.peers, int(index));
-        for (const auto& [name, chain_index] : units_of_worker(model, group_, index))
+        for (const auto& [name, chain_index] : units_[index])
             t->units.emplace(name, model.units()[chain_index].get());
         t->thread = std::thread([t = t.get(), front = int(group_.front_end), name = plan.name] {
             try {
@@ -112,7 +115,7 @@ void SplitRuntime::swap_in_proxies(model::Model& model) {
     for (size_t index = 0; index < workers_.size(); ++index) {
         if (!workers_[index]) continue;
         Worker& worker = *workers_[index];
-        for (const auto& [name, chain_index] : units_of_worker(model, group_, index)) {
+        for (const auto& [name, chain_index] : units_[index]) {
             auto unit = model.replace_unit(chain_index, make_remote_unit(name, worker.connection));
             if (worker.thread) worker.thread->owned.push_back(std::move(unit));
         }

@@ -51,6 +51,7 @@ private:
     void swap_in_proxies(model::Model& model);
 
     WorkerGroup group_;
+    std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name
     std::unique_ptr<transport::Transport> transport_;
     std::vector<std::unique_ptr<Worker>> workers_;  // by plan index; null for the front end
 };

@@ -28,17 +28,21 @@ def shm_prefix():
         os.unlink(path)
 
 
-def attention_ffn(tmp_path: pathlib.Path, transport: str, prefix: str) -> pathlib.Path:
-    addresses = (lambda role: f"\n    addresses: [{prefix}-{role}]") if transport == "shm" else (lambda role: "")
-    path = tmp_path / f"attention-ffn.{transport}.yaml"
-    path.write_text(f"""transport: {transport}
-roles:
-  attention:
-    units: [embedding, attention, head]{addresses("attention")}
-  ffn:
-    units: [ffn]{addresses("ffn")}
-""")
+def deployment(tmp_path: pathlib.Path, transport: str, prefix: str, roles: dict) -> pathlib.Path:
+    """A deployment file with `roles` (name -> units text), one worker each."""
+    text = f"transport: {transport}\nroles:\n"
+    for role, units in roles.items():
+        text += f"  {role}:\n    units: {units}\n"
+        if transport == "shm":
+            text += f"    addresses: [{prefix}-{role}]\n"
+    path = tmp_path / f"deployment.{transport}.yaml"
+    path.write_text(text)
     return path
+
+
+def attention_ffn(tmp_path: pathlib.Path, transport: str, prefix: str) -> pathlib.Path:
+    return deployment(tmp_path, transport, prefix,
+                      {"attention": "[embedding, attention, head]", "ffn": "[ffn]"})
 
 
 def greedy(binary, model, *extra) -> list:
@@ -67,6 +71,28 @@ def test_teacher_forced_logits_are_bitwise_the_same(binary, tmp_path, shm_prefix
     split = np.fromfile(tmp_path / "split.bin", dtype=np.float32)
     assert colocated.size == 11 * 512
     assert np.array_equal(split, colocated)
+
+
+def test_moe_layers_in_a_worker_give_the_colocated_tokens(binary, tmp_path, shm_prefix):
+    model = SHARED_MODELS / "stories260K" / "stories260K-moe4x2-perturbed.gguf"
+    split = deployment(tmp_path, "shm", shm_prefix,
+                       {"attention": "[embedding, attention, head]", "experts": "[moe]"})
+    assert greedy(binary, model, "--deployment", split) == greedy(binary, model)
+
+
+def test_experts_spread_over_workers_are_refused_before_any_worker_starts(binary, tmp_path, shm_prefix):
+    model = SHARED_MODELS / "stories260K" / "stories260K-moe4x2-perturbed.gguf"
+    split = deployment(tmp_path, "shm", shm_prefix, {
+        "attention": "[embedding, attention, head]",
+        "experts-01": "[{moe: {experts: [0, 1]}}]",
+        "experts-23": "[{moe: {experts: [2, 3]}}]"})
+    out = subprocess.run([str(binary), "generate", "-m", str(model), *PROMPT, "-n", "2",
+                          "--deployment", str(split)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip().endswith(
+        "unit blk.0.moe is spread over experts-01/0 and experts-23/0: replicas and expert "
+        "parallelism are not run yet"), out.stderr
+    assert out.stderr.count("error:") == 1, out.stderr
 
 
 def children_of(pid: int) -> list:
