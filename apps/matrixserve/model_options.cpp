@@ -36,6 +36,14 @@ void add_sampling_options(CLI::App& cmd, engine::SamplingParams& p) {
     cmd.add_option("--seed", p.seed);
 }
 
+std::unique_ptr<runtime::SplitRuntime> start_deployment(const ModelOptions& options,
+                                                        model::Model& model) {
+    if (options.deployment.empty()) return nullptr;
+    return runtime::SplitRuntime::start(model, {.deployment_file = options.deployment,
+                                                .model_path = options.path,
+                                                .threads = options.thread_count()});
+}
+
 LoadedModel load_model(const ModelOptions& options, bool verbose) {
     const auto start = std::chrono::steady_clock::now();
     if (verbose) std::fprintf(stderr, "loading %s ...", options.path.c_str());

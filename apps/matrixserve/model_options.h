@@ -31,6 +31,11 @@ struct LoadedModel {
     std::unique_ptr<runtime::SplitRuntime> split;  // after the model: stops its workers first
 };
 
+// With a deployment file: starts its workers and swaps proxies into the model for the units they
+// run (docs/deployment.md); null without one.
+std::unique_ptr<runtime::SplitRuntime> start_deployment(const ModelOptions& options,
+                                                        model::Model& model);
+
 // Maps the model and builds its vocabulary, reporting progress on stderr when verbose. With a
 // deployment, starts its workers and runs the units placed on them there.
 LoadedModel load_model(const ModelOptions& options, bool verbose);

@@ -164,3 +164,37 @@ def test_a_bad_role_is_a_clear_error(binary, tmp_path, shm_prefix):
                           "--model", str(STORIES)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "no role 'attn' (roles: attention, ffn)" in out.stderr
+
+
+def test_serve_with_a_split_deployment(binary, model_path, tmp_path, shm_prefix):
+    """The server gives the colocated completions; a killed worker fails the requests it was
+    running with an error naming it, and the server stays up."""
+    from server_fixtures import Server
+
+    body = {"prompt": "Once upon a time", "max_tokens": 12, "temperature": 0}
+
+    def complete(server):
+        status, _, raw = server.request("POST", "/v1/completions", {"model": server.model, **body})
+        return status, json.loads(raw)
+
+    colocated = Server(binary, model_path, "-t", 1, "-c", 256)
+    try:
+        status, expected = complete(colocated)
+        assert status == 200, expected
+    finally:
+        colocated.stop()
+    split = Server(binary, model_path, "-t", 1, "-c", 256, "--deployment",
+                   attention_ffn(tmp_path, "shm", shm_prefix))
+    try:
+        status, got = complete(split)
+        assert status == 200, got
+        assert got["choices"][0]["text"] == expected["choices"][0]["text"]
+        for worker in children_of(split.process.pid):
+            os.kill(worker, signal.SIGKILL)
+        status, failed = complete(split)
+        assert status != 200
+        assert "worker ffn/0" in json.dumps(failed), failed
+        assert split.request("GET", "/health")[0] == 200
+    finally:
+        exit_status = split.stop()
+    assert exit_status == 0, split.log_text()
