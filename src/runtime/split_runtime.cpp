@@ -22,6 +22,20 @@ std::string unique_hub_name() {
     return "ms-split-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
 }
 
+// Said once on stderr rather than silently ignored.
+void warn_unrun_options(const Deployment& d) {
+    if (d.micro_batches > 1)
+        std::fprintf(stderr,
+                     "matrixserve: note: %s: micro_batches %d is not run yet; each step goes "
+                     "through the workers whole\n",
+                     d.file.c_str(), d.micro_batches);
+    if (d.int8_activations)
+        std::fprintf(stderr,
+                     "matrixserve: note: %s: int8 activations are not run yet; they travel as "
+                     "f32\n",
+                     d.file.c_str());
+}
+
 }  // namespace
 
 // A worker that is a thread of the front end (inproc transport): it serves the model's own units
@@ -47,6 +61,7 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
                                                   const SplitOptions& options) {
     std::unique_ptr<SplitRuntime> rt(new SplitRuntime());
     rt->group_ = plan_group(options.deployment_file, model.hparams(), unique_hub_name());
+    warn_unrun_options(rt->group_.deployment);
     const size_t n = rt->group_.plans.size();
     rt->transport_ = transport::make_transport(rt->group_.peers, int(rt->group_.front_end));
     // Every unit is placed before any worker starts, so a deployment that cannot run yet
