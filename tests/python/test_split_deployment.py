@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_MODELS, run_json
+from server_fixtures import free_port
 
 STORIES = SHARED_MODELS / "stories260K" / "stories260K.gguf"
+UCX_ON_LOOPBACK = {**os.environ, "UCX_TLS": "tcp,self", "UCX_NET_DEVICES": "lo"}
 PROMPT = ["--tokens", "1,400,261,370"]
 
 
@@ -35,6 +37,8 @@ def deployment(tmp_path: pathlib.Path, transport: str, prefix: str, roles: dict)
         text += f"  {role}:\n    units: {units}\n"
         if transport == "shm":
             text += f"    addresses: [{prefix}-{role}]\n"
+        elif transport == "ucx":  # one host: every rank on 127.0.0.1 (docs/transport.md)
+            text += f"    addresses: [\"127.0.0.1:{free_port()}\"]\n"
     path = tmp_path / f"deployment.{transport}.yaml"
     path.write_text(text)
     return path
@@ -47,14 +51,24 @@ def attention_ffn(tmp_path: pathlib.Path, transport: str, prefix: str) -> pathli
 
 def greedy(binary, model, *extra) -> list:
     out = run_json([binary, "generate", "-m", model, *PROMPT, "-n", 24, "--temp", 0, "--ignore-eos",
-                    "-t", 1, "--json", *extra])
+                    "-t", 1, "--json", *extra], env=UCX_ON_LOOPBACK)
     return out["generated_tokens"]
 
 
-@pytest.mark.parametrize("transport", ["shm", "inproc"])
+def has_ucx(binary, tmp_path) -> bool:
+    probe = subprocess.run([str(binary), "generate", "-m", str(STORIES), *PROMPT, "-n", "1", "--json",
+                            "--deployment", str(deployment(tmp_path, "ucx", "", {
+                                "attention": "[embedding, attention, head]", "ffn": "[ffn]"}))],
+                           capture_output=True, text=True, timeout=120, env=UCX_ON_LOOPBACK)
+    return "this build has no UCX" not in probe.stderr
+
+
+@pytest.mark.parametrize("transport", ["shm", "inproc", "ucx"])
 @pytest.mark.parametrize("which", ["stories260K", "SmolLM2"])
 def test_greedy_tokens_do_not_depend_on_placement(binary, model_path, tmp_path, shm_prefix, which,
                                                   transport):
+    if transport == "ucx" and not has_ucx(binary, tmp_path):
+        pytest.skip("this build has no UCX")
     model = STORIES if which == "stories260K" else model_path
     colocated = greedy(binary, model)
     split = greedy(binary, model, "--deployment", attention_ffn(tmp_path, transport, shm_prefix))
