@@ -78,6 +78,15 @@ void run(const GenerateOptions& o) {
         "\n\nprompt: %zu tokens in %.3f s (%.1f t/s); generated: %zu tokens in %.3f s (%.1f t/s)\n",
         prompt.size(), prefill_s, double(prompt.size()) / prefill_s, generated.size(), decode_s,
         double(generated.size()) / decode_s);
+    if (loaded.split) {
+        const auto t = loaded.split->transport_stats();
+        std::fprintf(stderr,
+                     "transport (front end): %llu messages sent, %llu received, %.1f MB, %.3f s "
+                     "in send, %.3f s in recv (waiting for the workers included)\n",
+                     (unsigned long long)t.messages_sent, (unsigned long long)t.messages_received,
+                     double(t.bytes_sent + t.bytes_received) / 1e6,
+                     double(t.send_nanoseconds) / 1e9, double(t.recv_nanoseconds) / 1e9);
+    }
 }
 
 void add_generate_command(CLI::App& root) {

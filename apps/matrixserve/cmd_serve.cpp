@@ -26,6 +26,7 @@ int run(const ServeCommandOptions& o) {
     std::fprintf(stderr, "loading %s\n", o.model.path.c_str());
     auto model = model::Model::load(o.model.path);
     const auto vocab = tok::Vocab::from_gguf(model->file());
+    const auto split = start_deployment(o.model, *model);  // outlives the engine below
 
     server::ServeOptions serve;
     serve.http = o.http;

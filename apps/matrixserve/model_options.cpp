@@ -15,6 +15,9 @@ void ModelOptions::add_to(CLI::App& cmd) {
     cmd.add_option("-c,--ctx", n_ctx, "context length in tokens")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    cmd.add_option("--deployment", deployment,
+                   "runtime deployment file: start its workers and run their units there "
+                   "(docs/deployment.md)");
 }
 
 int ModelOptions::thread_count() const {
@@ -33,6 +36,14 @@ void add_sampling_options(CLI::App& cmd, engine::SamplingParams& p) {
     cmd.add_option("--seed", p.seed);
 }
 
+std::unique_ptr<runtime::SplitRuntime> start_deployment(const ModelOptions& options,
+                                                        model::Model& model) {
+    if (options.deployment.empty()) return nullptr;
+    return runtime::SplitRuntime::start(model, {.deployment_file = options.deployment,
+                                                .model_path = options.path,
+                                                .threads = options.thread_count()});
+}
+
 LoadedModel load_model(const ModelOptions& options, bool verbose) {
     const auto start = std::chrono::steady_clock::now();
     if (verbose) std::fprintf(stderr, "loading %s ...", options.path.c_str());
@@ -40,6 +51,11 @@ LoadedModel load_model(const ModelOptions& options, bool verbose) {
     loaded.model = model::Model::load(options.path);
     loaded.vocab = tok::Vocab::from_gguf(loaded.model->file());
     loaded.pool = std::make_unique<ThreadPool>(options.thread_count());
+    if (!options.deployment.empty())
+        loaded.split =
+            runtime::SplitRuntime::start(*loaded.model, {.deployment_file = options.deployment,
+                                                         .model_path = options.path,
+                                                         .threads = options.thread_count()});
     if (verbose) {
         const auto ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);

@@ -7,6 +7,7 @@
 #include "engine/sampler.h"
 #include "kernels/thread_pool.h"
 #include "model/model.h"
+#include "runtime/split_runtime.h"
 #include "tokenizer/vocab.h"
 
 namespace ms::app {
@@ -15,6 +16,7 @@ struct ModelOptions {
     std::string path = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
     int threads = 0;  // 0: every hardware thread
     int n_ctx = 2048;
+    std::string deployment;  // empty: every unit in this process
 
     void add_to(CLI::App& cmd);
     int thread_count() const;
@@ -26,9 +28,16 @@ struct LoadedModel {
     std::unique_ptr<model::Model> model;
     std::unique_ptr<tok::Vocab> vocab;
     std::unique_ptr<ThreadPool> pool;
+    std::unique_ptr<runtime::SplitRuntime> split;  // after the model: stops its workers first
 };
 
-// Maps the model and builds its vocabulary, reporting progress on stderr when verbose.
+// With a deployment file: starts its workers and swaps proxies into the model for the units they
+// run (docs/deployment.md); null without one.
+std::unique_ptr<runtime::SplitRuntime> start_deployment(const ModelOptions& options,
+                                                        model::Model& model);
+
+// Maps the model and builds its vocabulary, reporting progress on stderr when verbose. With a
+// deployment, starts its workers and runs the units placed on them there.
 LoadedModel load_model(const ModelOptions& options, bool verbose);
 
 }  // namespace ms::app

@@ -52,6 +52,14 @@ std::unique_ptr<Model> Model::from_file(gguf::File file) {
 
 Model::~Model() = default;
 
+std::unique_ptr<Unit> Model::replace_unit(size_t index, std::unique_ptr<Unit> unit) {
+    if (index >= units_.size())
+        throw std::out_of_range("model: no unit " + std::to_string(index) + " in a chain of " +
+                                std::to_string(units_.size()));
+    std::swap(units_[index], unit);
+    return unit;
+}
+
 void Model::reserve_kv(int32_t n_blocks, int32_t block_size) {
     for (auto& unit : units_)
         if (auto* holder = dynamic_cast<KvHolder*>(unit.get()))

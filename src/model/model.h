@@ -29,6 +29,9 @@ public:
     const HParams& hparams() const { return hparams_; }
     const gguf::File& file() const { return *file_; }
     std::span<const std::unique_ptr<Unit>> units() const { return units_; }
+    // Puts `unit` in place of the chain's unit at `index` and returns the one it replaces (the
+    // runtime swaps in proxies for units that run in other workers).
+    std::unique_ptr<Unit> replace_unit(size_t index, std::unique_ptr<Unit> unit);
 
     // Sizes every attention unit's KV store; block ids in batches index into it.
     void reserve_kv(int32_t n_blocks, int32_t block_size);

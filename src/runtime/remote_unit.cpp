@@ -1,0 +1,49 @@
+#include "runtime/remote_unit.h"
+
+#include <stdexcept>
+
+#include "runtime/unit_wire.h"
+
+namespace ms::runtime {
+namespace {
+
+// A reply slower than this means the worker is stuck (a dead worker is reported at once).
+constexpr transport::Milliseconds kReplyTimeout{300'000};
+
+class RemoteUnit final : public model::Unit {
+public:
+    RemoteUnit(std::string name, WorkerConnection& worker)
+        : name_(std::move(name)), worker_(worker) {}
+
+    std::string name() const override { return name_; }
+
+    void forward(const model::StepContext& ctx, model::Activations& x) override {
+        std::lock_guard lock(worker_.mutex);
+        try {
+            worker_.transport->send_owned(worker_.rank, kUnitRequestTag,
+                                          encode_forward(name_, ctx.batch, x));
+            decode_reply(worker_.transport->recv(worker_.rank, kUnitReplyTag, kReplyTimeout), x);
+        } catch (const transport::TransportError& e) {
+            worker_.broken = true;
+            fail(e);
+        } catch (const std::runtime_error& e) {
+            fail(e);
+        }
+    }
+
+private:
+    [[noreturn]] void fail(const std::runtime_error& e) const {
+        throw std::runtime_error("worker " + worker_.name + " running " + name_ + ": " + e.what());
+    }
+
+    std::string name_;
+    WorkerConnection& worker_;
+};
+
+}  // namespace
+
+std::unique_ptr<model::Unit> make_remote_unit(std::string unit_name, WorkerConnection& worker) {
+    return std::make_unique<RemoteUnit>(std::move(unit_name), worker);
+}
+
+}  // namespace ms::runtime

@@ -1,0 +1,30 @@
+// A stand-in, on the front end, for a unit that runs in another worker: it sends the batch and
+// its activations over the transport and waits for the transformed activations.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "model/unit.h"
+#include "transport/transport.h"
+
+namespace ms::runtime {
+
+// One worker as the front end reaches it. The mutex keeps each request paired with its reply
+// when several threads run units of the same worker.
+struct WorkerConnection {
+    transport::Transport* transport = nullptr;
+    int rank = 0;
+    std::string name;  // role/replica, for error messages
+    std::mutex mutex;
+    // Set when the transport failed (the worker died or stopped answering): sending it anything
+    // more would only wait for a restarted worker.
+    std::atomic<bool> broken{false};
+};
+
+// Errors (the worker died, timed out or reported a failure) are std::runtime_error naming the
+// worker and the unit.
+std::unique_ptr<model::Unit> make_remote_unit(std::string unit_name, WorkerConnection& worker);
+
+}  // namespace ms::runtime

@@ -1,0 +1,152 @@
+#include "runtime/split_runtime.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "runtime/unit_server.h"
+#include "runtime/unit_wire.h"
+#include "runtime/worker_process.h"
+
+namespace ms::runtime {
+namespace {
+
+// Loading a model file is quick (mmap); this covers a cold page cache on loaded cores.
+constexpr std::chrono::milliseconds kReadyTimeout{120'000};
+constexpr transport::Milliseconds kReadyPoll{100};
+constexpr std::chrono::milliseconds kStopGrace{5'000};
+
+std::string unique_hub_name() {
+    static std::atomic<int> counter{0};
+    return "ms-split-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+}
+
+// Said once on stderr rather than silently ignored.
+void warn_unrun_options(const Deployment& d) {
+    if (d.micro_batches > 1)
+        std::fprintf(stderr,
+                     "matrixserve: note: %s: micro_batches %d is not run yet; each step goes "
+                     "through the workers whole\n",
+                     d.file.c_str(), d.micro_batches);
+    if (d.int8_activations)
+        std::fprintf(stderr,
+                     "matrixserve: note: %s: int8 activations are not run yet; they travel as "
+                     "f32\n",
+                     d.file.c_str());
+}
+
+}  // namespace
+
+// A worker that is a thread of the front end (inproc transport): it serves the model's own units
+// until they are swapped for proxies, then owns them.
+struct SplitRuntime::InProcessWorker {
+    std::unique_ptr<transport::Transport> transport;
+    std::map<std::string, model::Unit*> units;
+    std::vector<std::unique_ptr<model::Unit>> owned;
+    ThreadPool pool;
+    std::thread thread;
+
+    explicit InProcessWorker(int threads) : pool(threads) {}
+    ~InProcessWorker() {
+        if (thread.joinable()) thread.join();
+    }
+};
+
+SplitRuntime::Worker::~Worker() {
+    if (pid > 0) reap_worker_process(pid, kStopGrace);
+}
+
+std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
+                                                  const SplitOptions& options) {
+    std::unique_ptr<SplitRuntime> rt(new SplitRuntime());
+    rt->group_ = plan_group(options.deployment_file, model.hparams(), unique_hub_name());
+    warn_unrun_options(rt->group_.deployment);
+    const size_t n = rt->group_.plans.size();
+    rt->transport_ = transport::make_transport(rt->group_.peers, int(rt->group_.front_end));
+    // Every unit is placed before any worker starts, so a deployment that cannot run yet
+    // fails here with one message.
+    for (size_t i = 0; i < n; ++i) rt->units_.push_back(units_of_worker(model, rt->group_, i));
+    rt->workers_.resize(n);
+    for (size_t i = 0; i < n; ++i)
+        if (i != rt->group_.front_end) rt->launch(model, options, i);
+    for (size_t i = 0; i < n; ++i)
+        if (i != rt->group_.front_end) rt->await_ready(i);
+    rt->swap_in_proxies(model);
+    return rt;
+}
+
+void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size_t index) {
+    const WorkerPlan& plan = group_.plans[index];
+    auto worker = std::make_unique<Worker>();
+    worker->connection.transport = transport_.get();
+    worker->connection.rank = int(index);
+    worker->connection.name = plan.name;
+    if (group_.deployment.transport == Transport::inproc) {
+        auto& t = worker->thread = std::make_unique<InProcessWorker>(options.threads);
+        t->transport = transport::make_transport(group_.peers, int(index));
+        for (const auto& [name, chain_index] : units_[index])
+            t->units.emplace(name, model.units()[chain_index].get());
+        t->thread = std::thread([t = t.get(), front = int(group_.front_end), name = plan.name] {
+            try {
+                serve_units(*t->transport, front, t->units, &t->pool);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "matrixserve: worker %s: %s\n", name.c_str(), e.what());
+            }
+        });
+    } else {
+        worker->pid = launch_worker_process(
+            options.worker_binary,
+            {"worker", "--deployment", options.deployment_file, "--role", plan.role, "--replica",
+             std::to_string(plan.replica), "--model", options.model_path, "--threads",
+             std::to_string(options.threads)});
+    }
+    workers_[index] = std::move(worker);
+}
+
+void SplitRuntime::await_ready(size_t index) {
+    const Worker& worker = *workers_[index];
+    const auto give_up = std::chrono::steady_clock::now() + kReadyTimeout;
+    const std::string who =
+        "worker " + worker.connection.name + " (" + group_.peers.addresses[index] + ")";
+    for (;;) {
+        try {
+            transport_->recv(int(index), kWorkerReadyTag, kReadyPoll);
+            return;
+        } catch (const transport::TransportError& e) {
+            if (e.kind() != transport::TransportError::Kind::timeout)
+                throw std::runtime_error(who + " did not start: " + e.what());
+        }
+        if (worker.pid > 0)
+            if (const auto status = ended_status(worker.pid))
+                throw std::runtime_error(who + " " + *status + " before it was ready");
+        if (std::chrono::steady_clock::now() >= give_up)
+            throw std::runtime_error(who + " was not ready within " +
+                                     std::to_string(kReadyTimeout.count() / 1000) + " s");
+    }
+}
+
+void SplitRuntime::swap_in_proxies(model::Model& model) {
+    for (size_t index = 0; index < workers_.size(); ++index) {
+        if (!workers_[index]) continue;
+        Worker& worker = *workers_[index];
+        for (const auto& [name, chain_index] : units_[index]) {
+            auto unit = model.replace_unit(chain_index, make_remote_unit(name, worker.connection));
+            if (worker.thread) worker.thread->owned.push_back(std::move(unit));
+        }
+    }
+}
+
+SplitRuntime::~SplitRuntime() {
+    for (size_t index = 0; index < workers_.size(); ++index) {
+        if (!workers_[index] || workers_[index]->connection.broken) continue;
+        try {
+            transport_->send(int(index), kUnitRequestTag, encode_stop());
+        } catch (const transport::TransportError&) {
+            // Already gone: nothing to stop.
+        }
+    }
+    workers_.clear();  // joins the threads and reaps the processes
+}
+
+}  // namespace ms::runtime

@@ -1,0 +1,59 @@
+// The front end of a split deployment: starts the other workers (child processes running
+// `matrixserve worker`, or threads for the inproc transport), waits until each has loaded its
+// units, and swaps proxies (remote_unit.h) into the model's chain in place of the units that run
+// elsewhere. The model then runs as before; destroying the runtime stops the workers.
+#pragma once
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/thread_pool.h"
+#include "model/model.h"
+#include "runtime/remote_unit.h"
+#include "runtime/worker_group.h"
+
+namespace ms::runtime {
+
+struct SplitOptions {
+    std::string deployment_file;
+    std::string model_path;                        // the file every worker maps
+    int threads = 1;                               // per worker
+    std::string worker_binary = "/proc/self/exe";  // a binary with the `worker` subcommand
+};
+
+class SplitRuntime {
+public:
+    // Throws DeploymentError for a bad or unsupported deployment, std::runtime_error when a
+    // worker does not come up (its own messages are on stderr).
+    static std::unique_ptr<SplitRuntime> start(model::Model& model, const SplitOptions& options);
+    ~SplitRuntime();
+    SplitRuntime(const SplitRuntime&) = delete;
+    SplitRuntime& operator=(const SplitRuntime&) = delete;
+
+    const WorkerGroup& group() const { return group_; }
+    transport::TransportStats transport_stats() const { return transport_->stats(); }
+
+private:
+    struct InProcessWorker;
+    struct Worker {
+        WorkerConnection connection;
+        pid_t pid = 0;                            // a child process, or
+        std::unique_ptr<InProcessWorker> thread;  // a thread of this process
+        ~Worker();
+    };
+
+    SplitRuntime() = default;
+    void launch(model::Model& model, const SplitOptions& options, size_t index);
+    void await_ready(size_t index);
+    void swap_in_proxies(model::Model& model);
+
+    WorkerGroup group_;
+    std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name
+    std::unique_ptr<transport::Transport> transport_;
+    std::vector<std::unique_ptr<Worker>> workers_;  // by plan index; null for the front end
+};
+
+}  // namespace ms::runtime

@@ -1,0 +1,50 @@
+#include "runtime/unit_server.h"
+
+#include "runtime/unit_wire.h"
+
+namespace ms::runtime {
+namespace {
+
+// How long one wait for a request lasts before looking again; the transport reports a front end
+// that died (or closed) as peer_gone, so this only bounds how long a wait is uninterruptible.
+constexpr transport::Milliseconds kRequestPoll{1000};
+
+transport::Bytes run_request(UnitRequest& request, const std::map<std::string, model::Unit*>& units,
+                             ThreadPool* pool) {
+    const auto it = units.find(request.unit);
+    if (it == units.end())
+        return encode_error_reply("this worker does not run unit " + request.unit);
+    try {
+        it->second->forward({request.batch.batch, pool}, request.x);
+        return encode_reply(request.x);
+    } catch (const std::exception& e) {
+        return encode_error_reply(request.unit + " failed: " + e.what());
+    }
+}
+
+}  // namespace
+
+ServeEnd serve_units(transport::Transport& transport, int front_rank,
+                     const std::map<std::string, model::Unit*>& units, ThreadPool* pool) {
+    using transport::TransportError;
+    try {
+        transport.send(front_rank, kWorkerReadyTag, {});
+        for (;;) {
+            transport::Bytes message;
+            try {
+                message = transport.recv(front_rank, kUnitRequestTag, kRequestPoll);
+            } catch (const TransportError& e) {
+                if (e.kind() == TransportError::Kind::timeout) continue;
+                throw;
+            }
+            UnitRequest request = decode_request(message);
+            if (request.op == UnitOp::stop) return ServeEnd::stopped;
+            transport.send_owned(front_rank, kUnitReplyTag, run_request(request, units, pool));
+        }
+    } catch (const TransportError& e) {
+        if (e.kind() == TransportError::Kind::peer_gone) return ServeEnd::front_end_gone;
+        throw;
+    }
+}
+
+}  // namespace ms::runtime

@@ -1,0 +1,19 @@
+// The worker side of the unit protocol (unit_wire.h): runs forward requests for the units the
+// worker holds until the front end says stop or is gone.
+#pragma once
+#include <map>
+#include <string>
+
+#include "model/unit.h"
+#include "transport/transport.h"
+
+namespace ms::runtime {
+
+enum class ServeEnd { stopped, front_end_gone };
+
+// Announces readiness to the front end, then serves. A request for a unit not in `units` or a
+// unit that throws gets an error reply; the worker keeps serving.
+ServeEnd serve_units(transport::Transport& transport, int front_rank,
+                     const std::map<std::string, model::Unit*>& units, ThreadPool* pool);
+
+}  // namespace ms::runtime

@@ -1,0 +1,165 @@
+#include "runtime/unit_wire.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace ms::runtime {
+namespace {
+
+enum class ReplyStatus : uint32_t { ok = 0, error = 1 };
+
+class Writer {
+public:
+    template <typename T>
+    void put(T value) {
+        append(&value, sizeof value);
+    }
+    template <typename T>
+    void put_vector(std::span<const T> values) {
+        put(uint64_t(values.size()));
+        append(values.data(), values.size_bytes());
+    }
+    void put_string(const std::string& s) { put_vector(std::span<const char>(s)); }
+    void put_activations(const model::Activations& x) {
+        put(x.rows);
+        put(x.cols);
+        put_vector(std::span<const float>(x.data));
+    }
+    transport::Bytes take() { return std::move(bytes_); }
+
+private:
+    void append(const void* data, size_t n) {
+        const size_t old_size = bytes_.size();
+        bytes_.resize(old_size + n);
+        if (n > 0) std::memcpy(bytes_.data() + old_size, data, n);
+    }
+    transport::Bytes bytes_;
+};
+
+class Reader {
+public:
+    explicit Reader(std::span<const std::byte> bytes) : bytes_(bytes) {}
+    template <typename T>
+    T get() {
+        T value;
+        std::memcpy(&value, take(sizeof value), sizeof value);
+        return value;
+    }
+    template <typename T>
+    std::vector<T> get_vector() {
+        const auto n = get<uint64_t>();
+        if (n > (bytes_.size() - offset_) / sizeof(T)) fail("a vector runs past the end");
+        std::vector<T> values(n);
+        std::memcpy(values.data(), take(n * sizeof(T)), n * sizeof(T));
+        return values;
+    }
+    std::string get_string() {
+        const auto chars = get_vector<char>();
+        return {chars.begin(), chars.end()};
+    }
+    void get_activations(model::Activations& x) {
+        const auto rows = get<int64_t>();
+        const auto cols = get<int64_t>();
+        x.data = get_vector<float>();
+        if (rows < 0 || cols < 0 || uint64_t(rows) * uint64_t(cols) != x.data.size())
+            fail("activations of " + std::to_string(rows) + " x " + std::to_string(cols) +
+                 " carry " + std::to_string(x.data.size()) + " values");
+        x.rows = rows;
+        x.cols = cols;
+    }
+    void expect_end() const {
+        if (offset_ != bytes_.size()) fail("trailing bytes");
+    }
+
+private:
+    const std::byte* take(size_t n) {
+        if (n > bytes_.size() - offset_) fail("message ends early");
+        const std::byte* p = bytes_.data() + offset_;
+        offset_ += n;
+        return p;
+    }
+    [[noreturn]] static void fail(const std::string& why) {
+        throw std::runtime_error("malformed unit message: " + why);
+    }
+    std::span<const std::byte> bytes_;
+    size_t offset_ = 0;
+};
+
+void put_batch(Writer& w, const model::Batch& b) {
+    w.put_vector(std::span<const int32_t>(b.tokens));
+    w.put_vector(std::span<const int32_t>(b.pos));
+    w.put_vector(std::span<const int32_t>(b.seq));
+    w.put_vector(std::span<const uint8_t>(b.want_logits));
+    w.put(uint64_t(b.block_tables.size()));
+    for (const auto& table : b.block_tables) w.put_vector(table);
+    w.put(b.block_size);
+}
+
+void get_batch(Reader& r, ReceivedBatch& out) {
+    model::Batch& b = out.batch;
+    b.tokens = r.get_vector<int32_t>();
+    b.pos = r.get_vector<int32_t>();
+    b.seq = r.get_vector<int32_t>();
+    b.want_logits = r.get_vector<uint8_t>();
+    const auto n_tables = r.get<uint64_t>();
+    for (uint64_t i = 0; i < n_tables; ++i) out.block_tables.push_back(r.get_vector<int32_t>());
+    for (const auto& table : out.block_tables) b.block_tables.emplace_back(table);
+    b.block_size = r.get<int32_t>();
+}
+
+}  // namespace
+
+transport::Bytes encode_forward(const std::string& unit, const model::Batch& batch,
+                                const model::Activations& x) {
+    Writer w;
+    w.put(UnitOp::forward);
+    w.put_string(unit);
+    put_batch(w, batch);
+    w.put_activations(x);
+    return w.take();
+}
+
+transport::Bytes encode_stop() {
+    Writer w;
+    w.put(UnitOp::stop);
+    return w.take();
+}
+
+UnitRequest decode_request(std::span<const std::byte> bytes) {
+    Reader r(bytes);
+    UnitRequest request;
+    request.op = r.get<UnitOp>();
+    if (request.op == UnitOp::forward) {
+        request.unit = r.get_string();
+        get_batch(r, request.batch);
+        r.get_activations(request.x);
+    } else if (request.op != UnitOp::stop) {
+        throw std::runtime_error("malformed unit message: unknown op " +
+                                 std::to_string(uint32_t(request.op)));
+    }
+    r.expect_end();
+    return request;
+}
+
+transport::Bytes encode_reply(const model::Activations& x) {
+    Writer w;
+    w.put(ReplyStatus::ok);
+    w.put_activations(x);
+    return w.take();
+}
+
+transport::Bytes encode_error_reply(const std::string& message) {
+    Writer w;
+    w.put(ReplyStatus::error);
+    w.put_string(message);
+    return w.take();
+}
+
+void decode_reply(std::span<const std::byte> bytes, model::Activations& x) {
+    Reader r(bytes);
+    if (r.get<ReplyStatus>() == ReplyStatus::error) throw std::runtime_error(r.get_string());
+    r.get_activations(x);
+    r.expect_end();
+}
+
+}  // namespace ms::runtime

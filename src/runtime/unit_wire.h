@@ -1,0 +1,50 @@
+// The messages between a front end and a worker that runs some of its units. Every request is
+//   u32 op | op = forward: string unit name, the batch (tokens, pos, seq, want_logits, block
+//   tables, block size) and the activations (i64 rows, i64 cols, f32 data)
+// and every reply is
+//   u32 status | ok: the activations | error: string message
+// in host byte order (front end and workers share one architecture). Strings and vectors are a
+// u64 count then the elements.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/unit.h"
+#include "transport/transport.h"
+
+namespace ms::runtime {
+
+enum class UnitOp : uint32_t { forward = 1, stop = 2 };
+
+// The streams between the front end and one worker: requests go one way, replies the other, and
+// the worker announces once that its units are loaded.
+constexpr transport::Tag kUnitRequestTag = transport::make_tag(transport::TagKind::control, 0);
+constexpr transport::Tag kWorkerReadyTag = transport::make_tag(transport::TagKind::control, 1);
+constexpr transport::Tag kUnitReplyTag = transport::make_tag(transport::TagKind::activations, 0);
+
+// A batch as a worker sees it: owns the block tables the Batch's spans point into.
+struct ReceivedBatch {
+    model::Batch batch;
+    std::vector<std::vector<int32_t>> block_tables;
+};
+
+struct UnitRequest {
+    UnitOp op = UnitOp::stop;
+    std::string unit;
+    ReceivedBatch batch;
+    model::Activations x;
+};
+
+transport::Bytes encode_forward(const std::string& unit, const model::Batch& batch,
+                                const model::Activations& x);
+transport::Bytes encode_stop();
+// Throws std::runtime_error naming what is malformed.
+UnitRequest decode_request(std::span<const std::byte> bytes);
+
+transport::Bytes encode_reply(const model::Activations& x);
+transport::Bytes encode_error_reply(const std::string& message);
+// Fills x from an ok reply; throws std::runtime_error with the worker's message for an error.
+void decode_reply(std::span<const std::byte> bytes, model::Activations& x);
+
+}  // namespace ms::runtime
