@@ -50,7 +50,8 @@ public:
         const auto n = get<uint64_t>();
         if (n > (bytes_.size() - offset_) / sizeof(T)) fail("a vector runs past the end");
         std::vector<T> values(n);
-        std::memcpy(values.data(), take(n * sizeof(T)), n * sizeof(T));
+        const std::byte* source = take(n * sizeof(T));
+        if (n > 0) std::memcpy(values.data(), source, n * sizeof(T));  // data() may be null
         return values;
     }
     std::string get_string() {
@@ -157,7 +158,11 @@ transport::Bytes encode_error_reply(const std::string& message) {
 
 void decode_reply(std::span<const std::byte> bytes, model::Activations& x) {
     Reader r(bytes);
-    if (r.get<ReplyStatus>() == ReplyStatus::error) throw std::runtime_error(r.get_string());
+    const auto status = r.get<ReplyStatus>();
+    if (status == ReplyStatus::error) throw std::runtime_error(r.get_string());
+    if (status != ReplyStatus::ok)
+        throw std::runtime_error("malformed unit message: unknown reply status " +
+                                 std::to_string(uint32_t(status)));
     r.get_activations(x);
     r.expect_end();
 }

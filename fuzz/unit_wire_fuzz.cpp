@@ -1,0 +1,47 @@
+// libFuzzer target: any byte string is either a well-formed unit request or reply, which must
+// re-encode to the same bytes, or is rejected with std::runtime_error. Anything else (a crash, a
+// sanitizer report, another exception type) is a bug.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+
+#include "runtime/unit_wire.h"
+
+namespace {
+
+bool same_bytes(const ms::transport::Bytes& encoded, std::span<const std::byte> original) {
+    return encoded.size() == original.size() &&
+           std::memcmp(encoded.data(), original.data(), original.size()) == 0;
+}
+
+void check_request(std::span<const std::byte> bytes) {
+    try {
+        const auto request = ms::runtime::decode_request(bytes);
+        const auto again =
+            request.op == ms::runtime::UnitOp::forward
+                ? ms::runtime::encode_forward(request.unit, request.batch.batch, request.x)
+                : ms::runtime::encode_stop();
+        if (!same_bytes(again, bytes)) __builtin_trap();
+    } catch (const std::runtime_error&) {
+    }
+}
+
+void check_reply(std::span<const std::byte> bytes) {
+    try {
+        ms::model::Activations x;
+        ms::runtime::decode_reply(bytes, x);
+        if (!same_bytes(ms::runtime::encode_reply(x), bytes)) __builtin_trap();
+    } catch (const std::runtime_error&) {
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+    check_request(bytes);
+    check_reply(bytes);
+    return 0;
+}
