@@ -11,28 +11,20 @@
 #include <thread>
 
 #include "transport/transport.h"
+#include "transport_test_util.h"
 #include "ucx_peer_protocol.h"
 #include "ucx_process.h"
 
 namespace ms::transport {
 namespace {
 
+using testing::pattern;
 using testing::PeerProcess;
 using testing::ucx_table;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr Milliseconds kWait{10000};
-
-Bytes pattern(size_t size, uint32_t seed) {
-    Bytes bytes(size);
-    uint32_t x = seed * 2654435761u + 1;
-    for (std::byte& b : bytes) {
-        x = x * 1664525u + 1013904223u;
-        b = std::byte(x >> 24);
-    }
-    return bytes;
-}
 
 TransportError::Kind error_kind(const std::function<void()>& call) {
     try {
