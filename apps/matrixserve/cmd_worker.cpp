@@ -37,7 +37,9 @@ void run(const WorkerOptions& o) {
         units.emplace(name, model->units()[chain_index].get());
     const auto transport = transport::make_transport(group.peers, int(index));
     ThreadPool pool(o.threads);
-    const auto end = runtime::serve_units(*transport, int(group.front_end), units, &pool);
+    const auto experts = runtime::make_expert_host(*model, group, index, *transport, &pool);
+    const auto end =
+        runtime::serve_units(*transport, int(group.front_end), units, &pool, experts.get());
     if (end == runtime::ServeEnd::front_end_gone)
         throw std::runtime_error("worker " + group.plans[index].name + ": the front end is gone");
 }

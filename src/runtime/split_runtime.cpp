@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdio>
 
+#include "runtime/expert_router.h"
+#include "runtime/unit_placement.h"
 #include "runtime/unit_server.h"
 #include "runtime/unit_wire.h"
 #include "runtime/worker_process.h"
@@ -31,9 +33,27 @@ void warn_unrun_options(const Deployment& d) {
                      d.file.c_str(), d.micro_batches);
     if (d.int8_activations)
         std::fprintf(stderr,
-                     "matrixserve: note: %s: int8 activations are not run yet; they travel as "
-                     "f32\n",
+                     "matrixserve: note: %s: int8 activations are run in the expert exchange "
+                     "only; unit messages travel as f32\n",
                      d.file.c_str());
+}
+
+// Expert-parallel layers route on the front end, which dispatches to expert workers only.
+void check_expert_parallel_layers(const model::Model& model, const WorkerGroup& group) {
+    const WorkerPlan& front = group.plans[group.front_end];
+    for (const auto& [layer, moe] : moe_layers(model)) {
+        if (!is_expert_parallel(group.plans, layer)) continue;
+        if (unit_owner(moe->name(), group.plans) != group.front_end)
+            throw DeploymentError("deployment: the router of expert-parallel layer " +
+                                  std::to_string(layer) + " must run in the front end " +
+                                  front.name + ": place that layer's attention there");
+        if (!experts_held(front, layer).empty())
+            throw DeploymentError("deployment: the front end " + front.name +
+                                  " holds experts of expert-parallel layer " +
+                                  std::to_string(layer) +
+                                  ": with experts over several workers, place them all in expert "
+                                  "workers (not run yet)");
+    }
 }
 
 }  // namespace
@@ -45,6 +65,7 @@ struct SplitRuntime::InProcessWorker {
     std::map<std::string, model::Unit*> units;
     std::vector<std::unique_ptr<model::Unit>> owned;
     ThreadPool pool;
+    std::unique_ptr<ExpertHost> experts;
     std::thread thread;
 
     explicit InProcessWorker(int threads) : pool(threads) {}
@@ -67,12 +88,14 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     // Every unit is placed before any worker starts, so a deployment that cannot run yet
     // fails here with one message.
     for (size_t i = 0; i < n; ++i) rt->units_.push_back(units_of_worker(model, rt->group_, i));
+    check_expert_parallel_layers(model, rt->group_);
     rt->workers_.resize(n);
     for (size_t i = 0; i < n; ++i)
         if (i != rt->group_.front_end) rt->launch(model, options, i);
     for (size_t i = 0; i < n; ++i)
         if (i != rt->group_.front_end) rt->await_ready(i);
     rt->swap_in_proxies(model);
+    rt->swap_in_expert_routers(model);
     return rt;
 }
 
@@ -87,9 +110,10 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
         t->transport = transport::make_transport(group_.peers, int(index));
         for (const auto& [name, chain_index] : units_[index])
             t->units.emplace(name, model.units()[chain_index].get());
+        t->experts = make_expert_host(model, group_, index, *t->transport, &t->pool);
         t->thread = std::thread([t = t.get(), front = int(group_.front_end), name = plan.name] {
             try {
-                serve_units(*t->transport, front, t->units, &t->pool);
+                serve_units(*t->transport, front, t->units, &t->pool, t->experts.get());
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "matrixserve: worker %s: %s\n", name.c_str(), e.what());
             }
@@ -134,6 +158,25 @@ void SplitRuntime::swap_in_proxies(model::Model& model) {
             auto unit = model.replace_unit(chain_index, make_remote_unit(name, worker.connection));
             if (worker.thread) worker.thread->owned.push_back(std::move(unit));
         }
+    }
+}
+
+void SplitRuntime::swap_in_expert_routers(model::Model& model) {
+    std::map<int, WorkerConnection*> connections;
+    for (size_t index = 0; index < workers_.size(); ++index)
+        if (workers_[index]) connections.emplace(int(index), &workers_[index]->connection);
+    const int n_expert = int(model.hparams().n_expert);
+    const auto options = exchange_options(group_.deployment);
+    for (const auto& [layer, moe] : moe_layers(model)) {
+        if (!is_expert_parallel(group_.plans, layer)) continue;
+        const size_t chain_index = units_[group_.front_end].at(moe->name());
+        // The router takes the colocated unit over: it routes with its weights.
+        std::unique_ptr<model::MoeLayer> colocated(
+            static_cast<model::MoeLayer*>(model.replace_unit(chain_index, nullptr).release()));
+        model.replace_unit(chain_index,
+                           make_expert_router(std::move(colocated), *transport_,
+                                              expert_placement(group_.plans, layer, n_expert),
+                                              options, connections));
     }
 }
 

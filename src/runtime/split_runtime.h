@@ -12,6 +12,7 @@
 
 #include "kernels/thread_pool.h"
 #include "model/model.h"
+#include "runtime/expert_host.h"
 #include "runtime/remote_unit.h"
 #include "runtime/worker_group.h"
 
@@ -49,6 +50,7 @@ private:
     void launch(model::Model& model, const SplitOptions& options, size_t index);
     void await_ready(size_t index);
     void swap_in_proxies(model::Model& model);
+    void swap_in_expert_routers(model::Model& model);
 
     WorkerGroup group_;
     std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name

@@ -1,5 +1,7 @@
 #include "runtime/unit_server.h"
 
+#include <cstdio>
+
 #include "runtime/unit_wire.h"
 
 namespace ms::runtime {
@@ -22,10 +24,23 @@ transport::Bytes run_request(UnitRequest& request, const std::map<std::string, m
     }
 }
 
+void serve_experts(ExpertHost* experts, transport::ExchangeId id, int front_rank) {
+    try {
+        if (!experts) throw std::runtime_error("this worker holds no experts");
+        experts->serve(id, front_rank);
+    } catch (const transport::TransportError& e) {
+        if (e.kind() == transport::TransportError::Kind::peer_gone) throw;
+        std::fprintf(stderr, "matrixserve: worker: experts of layer %u: %s\n", id.layer, e.what());
+    } catch (const std::runtime_error& e) {
+        std::fprintf(stderr, "matrixserve: worker: experts of layer %u: %s\n", id.layer, e.what());
+    }
+}
+
 }  // namespace
 
 ServeEnd serve_units(transport::Transport& transport, int front_rank,
-                     const std::map<std::string, model::Unit*>& units, ThreadPool* pool) {
+                     const std::map<std::string, model::Unit*>& units, ThreadPool* pool,
+                     ExpertHost* experts) {
     using transport::TransportError;
     try {
         transport.send(front_rank, kWorkerReadyTag, {});
@@ -39,6 +54,10 @@ ServeEnd serve_units(transport::Transport& transport, int front_rank,
             }
             UnitRequest request = decode_request(message);
             if (request.op == UnitOp::stop) return ServeEnd::stopped;
+            if (request.op == UnitOp::serve_experts) {
+                serve_experts(experts, request.exchange, front_rank);
+                continue;
+            }
             transport.send_owned(front_rank, kUnitReplyTag, run_request(request, units, pool));
         }
     } catch (const TransportError& e) {

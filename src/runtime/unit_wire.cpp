@@ -126,6 +126,15 @@ transport::Bytes encode_stop() {
     return w.take();
 }
 
+transport::Bytes encode_serve_experts(transport::ExchangeId exchange) {
+    Writer w;
+    w.put(UnitOp::serve_experts);
+    w.put(exchange.step);
+    w.put(exchange.micro_batch);
+    w.put(exchange.layer);
+    return w.take();
+}
+
 UnitRequest decode_request(std::span<const std::byte> bytes) {
     Reader r(bytes);
     UnitRequest request;
@@ -134,6 +143,10 @@ UnitRequest decode_request(std::span<const std::byte> bytes) {
         request.unit = r.get_string();
         get_batch(r, request.batch);
         r.get_activations(request.x);
+    } else if (request.op == UnitOp::serve_experts) {
+        request.exchange.step = r.get<uint32_t>();
+        request.exchange.micro_batch = r.get<uint32_t>();
+        request.exchange.layer = r.get<uint32_t>();
     } else if (request.op != UnitOp::stop) {
         throw std::runtime_error("malformed unit message: unknown op " +
                                  std::to_string(uint32_t(request.op)));

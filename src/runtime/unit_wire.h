@@ -1,6 +1,9 @@
 // The messages between a front end and a worker that runs some of its units. Every request is
 //   u32 op | op = forward: string unit name, the batch (tokens, pos, seq, want_logits, block
 //   tables, block size) and the activations (i64 rows, i64 cols, f32 data)
+//          | op = serve_experts: u32 step, u32 micro-batch, u32 layer: take part in that expert
+//            exchange (transport/expert_exchange.h); its results go back as the exchange's
+//            combine message, not as a reply
 // and every reply is
 //   u32 status | ok: the activations | error: string message
 // in host byte order (front end and workers share one architecture). Strings and vectors are a
@@ -11,11 +14,12 @@
 #include <vector>
 
 #include "model/unit.h"
+#include "transport/expert_exchange.h"
 #include "transport/transport.h"
 
 namespace ms::runtime {
 
-enum class UnitOp : uint32_t { forward = 1, stop = 2 };
+enum class UnitOp : uint32_t { forward = 1, stop = 2, serve_experts = 3 };
 
 // The streams between the front end and one worker: requests go one way, replies the other, and
 // the worker announces once that its units are loaded.
@@ -34,11 +38,13 @@ struct UnitRequest {
     std::string unit;
     ReceivedBatch batch;
     model::Activations x;
+    transport::ExchangeId exchange;  // serve_experts
 };
 
 transport::Bytes encode_forward(const std::string& unit, const model::Batch& batch,
                                 const model::Activations& x);
 transport::Bytes encode_stop();
+transport::Bytes encode_serve_experts(transport::ExchangeId exchange);
 // Throws std::runtime_error naming what is malformed.
 UnitRequest decode_request(std::span<const std::byte> bytes);
 

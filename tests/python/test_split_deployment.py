@@ -94,21 +94,6 @@ def test_moe_layers_in_a_worker_give_the_colocated_tokens(binary, tmp_path, shm_
     assert greedy(binary, model, "--deployment", split) == greedy(binary, model)
 
 
-def test_experts_spread_over_workers_are_refused_before_any_worker_starts(binary, tmp_path, shm_prefix):
-    model = SHARED_MODELS / "stories260K" / "stories260K-moe4x2-perturbed.gguf"
-    split = deployment(tmp_path, "shm", shm_prefix, {
-        "attention": "[embedding, attention, head]",
-        "experts-01": "[{moe: {experts: [0, 1]}}]",
-        "experts-23": "[{moe: {experts: [2, 3]}}]"})
-    out = subprocess.run([str(binary), "generate", "-m", str(model), *PROMPT, "-n", "2",
-                          "--deployment", str(split)], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1
-    assert out.stderr.strip().endswith(
-        "unit blk.0.moe is spread over experts-01/0 and experts-23/0: replicas and expert "
-        "parallelism are not run yet"), out.stderr
-    assert out.stderr.count("error:") == 1, out.stderr
-
-
 def children_of(pid: int) -> list:
     try:
         return [int(c) for c in pathlib.Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

@@ -31,17 +31,30 @@ TEST(UnitPlacement, AllExpertsOfALayerInOneWorkerPlaceTheWholeMoeUnitThere) {
     EXPECT_EQ(unit_owner("blk.3.attn", plans), 0u);
 }
 
-TEST(UnitPlacement, ExpertsSpreadOverWorkersAreNotRunYet) {
+TEST(UnitPlacement, ExpertsSpreadOverWorkersLeaveTheRouterWithTheAttention) {
     const auto plans = plan_example("attention-experts.shm.yaml", "stories260K-moe4x2.gguf");
-    try {
-        unit_owner("blk.2.moe", plans);
-        FAIL() << "experts over two workers must be refused";
-    } catch (const DeploymentError& e) {
-        EXPECT_NE(std::string(e.what()).find("blk.2.moe is spread over experts-01/0 and "
-                                             "experts-23/0"),
-                  std::string::npos)
-            << e.what();
-    }
+    EXPECT_TRUE(is_expert_parallel(plans, 2));
+    EXPECT_EQ(unit_owner("blk.2.moe", plans), 0u);
+    const auto placement = expert_placement(plans, 2, 4);
+    EXPECT_EQ(placement.expert_ranks(), (std::vector<int>{1, 2}));
+    EXPECT_EQ(placement.replicas(1), (std::vector<int>{1}));
+    EXPECT_EQ(placement.replicas(3), (std::vector<int>{2}));
+    EXPECT_EQ(experts_held(plans[2], 4), (std::vector<int>{2, 3}));
+    EXPECT_TRUE(experts_held(plans[0], 4).empty());
+}
+
+TEST(UnitPlacement, RedundantCopiesMakeALayerExpertParallel) {
+    const auto plans = plan_example("redundant-experts.shm.yaml", "stories260K-moe4x2.gguf");
+    EXPECT_TRUE(is_expert_parallel(plans, 0));
+    const auto placement = expert_placement(plans, 0, 4);
+    EXPECT_EQ(placement.replicas(0), (std::vector<int>{1, 3}));
+    EXPECT_EQ(placement.replicas(2), (std::vector<int>{2, 3}));
+    EXPECT_EQ(placement.replicas(3), (std::vector<int>{2}));
+}
+
+TEST(UnitPlacement, AllExpertsInOneWorkerIsNotExpertParallel) {
+    const auto plans = plan_example("attention-moe.shm.yaml", "stories260K-moe4x2.gguf");
+    EXPECT_FALSE(is_expert_parallel(plans, 0));
 }
 
 TEST(UnitPlacement, UnknownUnitNamesAreErrors) {

@@ -49,6 +49,17 @@ TEST(UnitWire, StopRequest) {
     EXPECT_EQ(decode_request(encode_stop()).op, UnitOp::stop);
 }
 
+TEST(UnitWire, ServeExpertsRequestNamesTheExchange) {
+    const UnitRequest r = decode_request(encode_serve_experts({7, 1, 3}));
+    EXPECT_EQ(r.op, UnitOp::serve_experts);
+    EXPECT_EQ(r.exchange.step, 7u);
+    EXPECT_EQ(r.exchange.micro_batch, 1u);
+    EXPECT_EQ(r.exchange.layer, 3u);
+    const auto full = encode_serve_experts({7, 1, 3});
+    EXPECT_THROW(decode_request(std::span<const std::byte>(full.data(), full.size() - 1)),
+                 std::runtime_error);
+}
+
 TEST(UnitWire, ReplyRoundTripsAndErrorsCarryTheWorkersMessage) {
     const auto x = sample_activations();
     model::Activations out;

@@ -102,12 +102,33 @@ TEST(WorkerPlan, ThreeProcessMoeSplitsExpertsOverTwoWorkers) {
     EXPECT_EQ(ucx[2].address, "127.0.0.3:7102");
 }
 
-TEST(WorkerPlan, RedundantExampleHasDpGroupsAndSpareCopies) {
+TEST(WorkerPlan, RedundantExampleHasSpareCopies) {
     const auto plans = plan_example("redundant-experts.shm.yaml", stories_moe());
+    ASSERT_EQ(plans.size(), 4u);
+    EXPECT_EQ(plans[3].name, "experts-spare/0");
+    EXPECT_EQ(plans[3].moe_experts[2].experts, (std::vector<int>{0, 2}));
+    EXPECT_EQ(plans[0].peers,
+              (std::vector<std::string>{"experts-01/0", "experts-23/0", "experts-spare/0"}));
+}
+
+TEST(WorkerPlan, AttentionDpGroupsEachTalkToEveryExpertWorker) {
+    const auto plans = plan_workers(parse_deployment(R"(
+transport: shm
+roles:
+  attention:
+    replicas: 2
+    units: [embedding, attention, head]
+    addresses: [a0, a1]
+  experts-01: {units: [{moe: {experts: [0, 1]}}], addresses: [e01]}
+  experts-23: {units: [{moe: {experts: [2, 3]}}], addresses: [e23]}
+  experts-spare: {units: [{moe: {experts: [0, 2]}}], addresses: [spare]}
+)",
+                                                     "d.yaml"),
+                                    stories_moe());
     ASSERT_EQ(plans.size(), 5u);
     EXPECT_EQ(plans[1].name, "attention/1");
     EXPECT_EQ(plans[1].dp_group, 1);
-    EXPECT_EQ(plans[1].address, "ms-attention-1");
+    EXPECT_EQ(plans[1].address, "a1");
     EXPECT_EQ(plans[4].moe_experts[2].experts, (std::vector<int>{0, 2}));
     // Each DP group talks to every expert worker, and the DP groups do not talk to each other.
     EXPECT_EQ(plans[0].peers,

@@ -1,0 +1,142 @@
+// An expert-parallel MoE layer (the router on rank 0, experts on ranks 1 and 2, threads over the
+// in-process transport) against the colocated unit: the same bits, also with redundant copies;
+// INT8 rows in transit stay close.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "kernels/thread_pool.h"
+#include "runtime/expert_host.h"
+#include "runtime/expert_router.h"
+#include "runtime/unit_server.h"
+#include "runtime/unit_wire.h"
+
+namespace ms::runtime {
+namespace {
+
+using transport::ExchangeOptions;
+using transport::ExpertPlacement;
+
+const std::string kModel =
+    std::string(MS_SHARED_MODELS) + "/stories260K/stories260K-moe4x2-perturbed.gguf";
+constexpr int kLayer = 2;
+
+model::Activations random_rows(int64_t rows, int64_t cols) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    model::Activations x;
+    x.resize(rows, cols);
+    for (float& v : x.data) v = normal(rng);
+    return x;
+}
+
+std::unique_ptr<model::MoeLayer> take_layer(model::Model& model, int layer) {
+    const auto moe = moe_layers(model).at(layer);
+    for (size_t i = 0; i < model.units().size(); ++i)
+        if (model.units()[i].get() == moe)
+            return std::unique_ptr<model::MoeLayer>(
+                static_cast<model::MoeLayer*>(model.replace_unit(i, nullptr).release()));
+    throw std::logic_error("no such layer");
+}
+
+// Runs `steps` forwards of layer kLayer split as `holders` says (rank -> experts).
+std::vector<model::Activations> run_split(const std::map<int, std::vector<int>>& holders,
+                                          ExchangeOptions options, int steps) {
+    const auto model = model::Model::load(kModel);
+    const int n_ranks = int(holders.size()) + 1;
+    transport::PeerTable table;
+    for (int r = 0; r < n_ranks; ++r)
+        table.addresses.push_back("inproc://expert-parallel-test-" + std::to_string(n_ranks));
+    std::vector<std::unique_ptr<transport::Transport>> ranks;
+    for (int r = 0; r < n_ranks; ++r) ranks.push_back(transport::make_transport(table, r));
+    std::vector<std::vector<int>> copies(4);
+    for (const auto& [rank, experts] : holders)
+        for (int e : experts) copies[size_t(e)].push_back(rank);
+    const ExpertPlacement placement(copies);
+    std::vector<std::unique_ptr<ExpertHost>> hosts;
+    std::vector<std::thread> servers;
+    ThreadPool pool(1);
+    for (const auto& [rank, experts] : holders) {
+        hosts.push_back(std::make_unique<ExpertHost>(*ranks[size_t(rank)], &pool, options));
+        hosts.back()->add_layer(
+            kLayer, model::ExpertBank(moe_layers(*model).at(kLayer)->experts().source(), experts),
+            placement);
+        servers.emplace_back([&, host = hosts.back().get(), rank] {
+            serve_units(*ranks[size_t(rank)], 0, {}, nullptr, host);
+        });
+    }
+    std::vector<WorkerConnection> connections(static_cast<size_t>(n_ranks));
+    std::map<int, WorkerConnection*> workers;
+    for (const auto& [rank, experts] : holders) {
+        ranks[0]->recv(rank, kWorkerReadyTag, transport::Milliseconds(5000));
+        connections[size_t(rank)].name = "experts-" + std::to_string(rank);
+        workers.emplace(rank, &connections[size_t(rank)]);
+    }
+    auto router =
+        make_expert_router(take_layer(*model, kLayer), *ranks[0], placement, options, workers);
+    std::vector<model::Activations> outputs;
+    model::Batch batch;
+    for (int step = 0; step < steps; ++step) {
+        auto x = random_rows(5 + step, model->hparams().n_embd);
+        router->forward({batch, nullptr}, x);
+        outputs.push_back(std::move(x));
+    }
+    for (const auto& [rank, experts] : holders)
+        ranks[0]->send(rank, kUnitRequestTag, encode_stop());
+    for (auto& t : servers) t.join();
+    return outputs;
+}
+
+std::vector<model::Activations> run_colocated(int steps) {
+    const auto model = model::Model::load(kModel);
+    std::vector<model::Activations> outputs;
+    model::Batch batch;
+    for (int step = 0; step < steps; ++step) {
+        auto x = random_rows(5 + step, model->hparams().n_embd);
+        moe_layers(*model).at(kLayer)->forward({batch, nullptr}, x);
+        outputs.push_back(std::move(x));
+    }
+    return outputs;
+}
+
+TEST(ExpertParallel, ExpertsOverTwoWorkersGiveTheColocatedBits) {
+    const auto colocated = run_colocated(3);
+    const auto split = run_split({{1, {0, 1}}, {2, {2, 3}}}, {}, 3);
+    for (size_t step = 0; step < 3; ++step) EXPECT_EQ(split[step].data, colocated[step].data);
+}
+
+TEST(ExpertParallel, RedundantCopiesGiveTheColocatedBits) {
+    const auto colocated = run_colocated(2);
+    const auto split = run_split({{1, {0, 1, 2}}, {2, {2, 3}}, {3, {0, 3}}}, {}, 2);
+    for (size_t step = 0; step < 2; ++step) EXPECT_EQ(split[step].data, colocated[step].data);
+}
+
+TEST(ExpertParallel, Int8RowsInTransitStayClose) {
+    const auto colocated = run_colocated(1);
+    const auto split = run_split({{1, {0, 1}}, {2, {2, 3}}}, {.int8_activations = true}, 1);
+    float max_error = 0, max_value = 0;
+    for (size_t i = 0; i < colocated[0].data.size(); ++i) {
+        max_error = std::max(max_error, std::abs(split[0].data[i] - colocated[0].data[i]));
+        max_value = std::max(max_value, std::abs(colocated[0].data[i]));
+    }
+    EXPECT_GT(max_error, 0.0f);  // the rows did travel as int8
+    EXPECT_LT(max_error, 0.02f * max_value);
+}
+
+TEST(ExpertBank, HoldsOnlyItsExpertsAndLoadsMoreOnDemand) {
+    const auto model = model::Model::load(kModel);
+    model::ExpertBank bank(moe_layers(*model).at(0)->experts().source(), {1, 3});
+    EXPECT_EQ(bank.experts(), (std::vector<int>{1, 3}));
+    std::vector<float> row(64, 0.5f), out(64);
+    EXPECT_THROW(bank.run(0, row.data(), 1, out.data(), nullptr), std::runtime_error);
+    bank.load(0);
+    bank.run(0, row.data(), 1, out.data(), nullptr);
+    bank.unload(3);
+    EXPECT_EQ(bank.experts(), (std::vector<int>{0, 1}));
+    EXPECT_THROW(bank.load(4), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ms::runtime
