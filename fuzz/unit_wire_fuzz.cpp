@@ -16,14 +16,25 @@ bool same_bytes(const ms::transport::Bytes& encoded, std::span<const std::byte> 
            std::memcmp(encoded.data(), original.data(), original.size()) == 0;
 }
 
+ms::transport::Bytes encode_again(const ms::runtime::UnitRequest& request) {
+    using ms::runtime::UnitOp;
+    switch (request.op) {
+        case UnitOp::forward:
+            return ms::runtime::encode_forward(request.unit, request.batch.batch, request.x);
+        case UnitOp::serve_experts:
+            return ms::runtime::encode_serve_experts(request.exchange);
+        case UnitOp::place_experts:
+            return ms::runtime::encode_place_experts(
+                int(request.exchange.layer), ms::transport::ExpertPlacement(request.placement));
+        case UnitOp::stop:
+            break;
+    }
+    return ms::runtime::encode_stop();
+}
+
 void check_request(std::span<const std::byte> bytes) {
     try {
-        const auto request = ms::runtime::decode_request(bytes);
-        const auto again =
-            request.op == ms::runtime::UnitOp::forward
-                ? ms::runtime::encode_forward(request.unit, request.batch.batch, request.x)
-                : ms::runtime::encode_stop();
-        if (!same_bytes(again, bytes)) __builtin_trap();
+        if (!same_bytes(encode_again(ms::runtime::decode_request(bytes)), bytes)) __builtin_trap();
     } catch (const std::runtime_error&) {
     }
 }

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "engine/engine.h"
+#include "expert_endpoints.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
 #include "model_options.h"
@@ -26,7 +27,9 @@ int run(const ServeCommandOptions& o) {
     std::fprintf(stderr, "loading %s\n", o.model.path.c_str());
     auto model = model::Model::load(o.model.path);
     const auto vocab = tok::Vocab::from_gguf(model->file());
-    const auto split = start_deployment(o.model, *model);  // outlives the engine below
+    const auto experts = ModelExpertEndpoints::attach(*model);  // before the split takes the units
+    const auto split = start_deployment(o.model, *model);       // outlives the engine below
+    if (experts && split) experts->set_rebalancer(split->expert_rebalancer());
 
     server::ServeOptions serve;
     serve.http = o.http;
@@ -35,6 +38,7 @@ int run(const ServeCommandOptions& o) {
                                    : o.served_model_name;
     serve.service.chat_template = tok::ChatTemplate::of_model(model->file(), *vocab);
     serve.service.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
+    serve.service.experts = experts.get();
     if (!o.api_key_file.empty())
         serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
 

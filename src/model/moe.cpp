@@ -35,7 +35,8 @@ float SharedExpert::weight(const float* x) const {
 }
 
 MoeRouter::MoeRouter(const gguf::File& f, const HParams& hp, int64_t layer, const MoeSpec& spec)
-    : norm_(f32_vector(f, layer_prefix(layer) + "ffn_norm.weight", hp.n_embd)),
+    : layer_(layer),
+      norm_(f32_vector(f, layer_prefix(layer) + "ffn_norm.weight", hp.n_embd)),
       router_weights_(
           matrix(f, layer_prefix(layer) + "ffn_gate_inp.weight", hp.n_embd, hp.n_expert)),
       router_(spec.routing),
@@ -64,6 +65,7 @@ void MoeRouter::route(const StepContext& ctx, const Activations& x) {
         const auto chosen = router_.choose({logits_.row(t), size_t(n_expert)}, selection_bias_);
         choices_.insert(choices_.end(), chosen.begin(), chosen.end());
     }
+    if (observer_) observer_->observe(layer_, choices_);
 }
 
 void MoeRouter::run_shared(const StepContext& ctx) {

@@ -33,12 +33,22 @@ struct SharedExpert {
     float weight(const float* x) const;
 };
 
+// Told every routing decision (e.g. to count tokens per expert); called from the thread running
+// the layer.
+class RoutingObserver {
+public:
+    virtual ~RoutingObserver() = default;
+    virtual void observe(int64_t layer, std::span<const ExpertChoice> choices) = 0;
+};
+
 class MoeRouter {
 public:
     MoeRouter(const gguf::File& f, const HParams& hp, int64_t layer, const MoeSpec& spec);
 
     int64_t n_expert() const { return router_.policy().n_expert; }
     int64_t n_used() const { return router_.policy().n_used; }
+    // Null (the default) for none.
+    void set_observer(RoutingObserver* observer) { observer_ = observer; }
 
     // Normalises x and chooses n_used experts per token: afterwards normed() holds the rows the
     // experts see and choices() n_tokens x n_used (expert, weight), best first.
@@ -52,6 +62,8 @@ public:
     void add_output(const Activations& routed_sum, Activations& x) const;
 
 private:
+    int64_t layer_;
+    RoutingObserver* observer_ = nullptr;
     std::span<const float> norm_;
     kernels::MatView router_weights_;
     std::span<const float> selection_bias_;

@@ -1,5 +1,6 @@
 #include "runtime/expert_host.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "runtime/unit_placement.h"
@@ -10,12 +11,33 @@ ExpertHost::ExpertHost(transport::Transport& transport, ThreadPool* pool,
                        transport::ExchangeOptions options)
     : transport_(transport), pool_(pool), options_(options) {}
 
-void ExpertHost::add_layer(int layer, model::ExpertBank bank,
+std::vector<int> ExpertHost::placed_here(const transport::ExpertPlacement& placement) const {
+    std::vector<int> experts;
+    for (int e = 0; e < placement.n_experts(); ++e)
+        if (placement.holds(transport_.rank(), e)) experts.push_back(e);
+    return experts;
+}
+
+void ExpertHost::add_layer(int layer, const model::ExpertSource& source,
                            const transport::ExpertPlacement& placement) {
-    const int64_t dim = bank.source().n_embd;
-    layers_.insert_or_assign(layer,
-                             Layer{std::move(bank), std::make_unique<transport::ExpertExchange>(
-                                                        transport_, placement, dim, options_)});
+    layers_.insert_or_assign(layer, Layer{model::ExpertBank(source, placed_here(placement)),
+                                          std::make_unique<transport::ExpertExchange>(
+                                              transport_, placement, source.n_embd, options_)});
+}
+
+void ExpertHost::place(int index, const transport::ExpertPlacement& placement) {
+    Layer& l = layer(uint32_t(index));
+    for (int e : l.bank.experts())
+        if (!placement.holds(transport_.rank(), e)) l.bank.unload(e);
+    for (int e : placed_here(placement))
+        if (!l.bank.holds(e)) l.bank.load(e);
+    l.exchange = std::make_unique<transport::ExpertExchange>(transport_, placement,
+                                                             l.bank.source().n_embd, options_);
+}
+
+std::vector<int> ExpertHost::experts(int layer) const {
+    const auto it = layers_.find(layer);
+    return it == layers_.end() ? std::vector<int>{} : it->second.bank.experts();
 }
 
 ExpertHost::Layer& ExpertHost::layer(uint32_t index) {
@@ -53,12 +75,16 @@ std::unique_ptr<ExpertHost> make_expert_host(const model::Model& model, const Wo
                                              ThreadPool* pool) {
     auto host = std::make_unique<ExpertHost>(transport, pool, exchange_options(group.deployment));
     const int n_expert = int(model.hparams().n_expert);
-    for (const auto& [layer, moe] : moe_layers(model)) {
-        const std::vector<int> held = experts_held(group.plans[index], layer);
-        if (held.empty() || !is_expert_parallel(group.plans, layer)) continue;
-        host->add_layer(layer, model::ExpertBank(moe->experts().source(), held),
-                        expert_placement(group.plans, layer, n_expert));
-    }
+    const auto layers = moe_layers(model);
+    const bool expert_worker = std::any_of(layers.begin(), layers.end(), [&](const auto& layer) {
+        return is_expert_parallel(group.plans, layer.first) &&
+               !experts_held(group.plans[index], layer.first).empty();
+    });
+    if (!expert_worker) return host;
+    for (const auto& [layer, moe] : layers)
+        if (is_expert_parallel(group.plans, layer))
+            host->add_layer(layer, moe->experts().source(),
+                            expert_placement(group.plans, layer, n_expert));
     return host;
 }
 

@@ -11,13 +11,36 @@
 
 namespace ms::runtime {
 
-// `layer` is the colocated unit whose router (and weights) it uses; `workers` are the expert
-// workers by transport rank (every rank of the placement). Errors are std::runtime_error naming
-// the worker and the layer.
-std::unique_ptr<model::Unit> make_expert_router(std::unique_ptr<model::MoeLayer> layer,
-                                                transport::Transport& transport,
-                                                const transport::ExpertPlacement& placement,
-                                                transport::ExchangeOptions options,
-                                                std::map<int, WorkerConnection*> workers);
+class ExpertRouter final : public model::Unit {
+public:
+    // `layer` is the colocated unit whose router (and weights) it uses; `workers` are the
+    // workers that may hold experts, by transport rank (every rank of any placement).
+    ExpertRouter(std::unique_ptr<model::MoeLayer> layer, transport::Transport& transport,
+                 const transport::ExpertPlacement& placement, transport::ExchangeOptions options,
+                 std::map<int, WorkerConnection*> workers);
+
+    std::string name() const override { return layer_->name(); }
+    int layer() const { return int(layer_->layer()); }
+    // Errors are std::runtime_error naming the worker and the layer.
+    void forward(const model::StepContext& ctx, model::Activations& x) override;
+
+    const transport::ExpertPlacement& placement() const { return exchange_->placement(); }
+    // From the next forward on, tokens go to `placement`: first tells every worker of the old
+    // and the new placement which experts of the layer it holds now. Call between forwards.
+    void set_placement(const transport::ExpertPlacement& placement);
+
+private:
+    std::span<const transport::ExpertRoute> routes(const model::MoeRouter& router);
+    [[noreturn]] void fail(const transport::TransportError& e) const;
+
+    std::unique_ptr<model::MoeLayer> layer_;
+    transport::Transport& transport_;
+    transport::ExchangeOptions options_;
+    std::unique_ptr<transport::ExpertExchange> exchange_;
+    std::map<int, WorkerConnection*> workers_;
+    uint32_t next_step_ = 0;
+    std::vector<transport::ExpertRoute> routes_;
+    model::Activations routed_sum_;
+};
 
 }  // namespace ms::runtime

@@ -24,6 +24,10 @@ void ExpertCounters::add(int layer, int expert, uint64_t tokens) {
         .fetch_add(tokens, std::memory_order_relaxed);
 }
 
+void ExpertCounters::observe(int64_t layer, std::span<const model::ExpertChoice> choices) {
+    for (const model::ExpertChoice& c : choices) add(int(layer), int(c.expert), 1);
+}
+
 void ExpertCounters::add_routing(int layer, std::span<const int32_t> experts) {
     for (int32_t e : experts) add(layer, e, 1);
 }
@@ -253,6 +257,42 @@ RebalancePlan plan_rebalance(const ExpertCounts& counts, const std::vector<Worke
     plan.load_after = balancer.loads();
     plan.max_over_mean_after = max_over_mean(plan.load_after);
     return plan;
+}
+
+namespace {
+
+std::vector<int>& experts_of(std::vector<WorkerExperts>& placement, const std::string& worker,
+                             int layer, const std::string& move) {
+    for (WorkerExperts& w : placement)
+        if (w.worker == worker) {
+            if (layer < 0 || size_t(layer) >= w.experts_by_layer.size())
+                throw std::invalid_argument(move + ": " + worker + " holds no experts of layer " +
+                                            std::to_string(layer));
+            return w.experts_by_layer[size_t(layer)];
+        }
+    throw std::invalid_argument(move + ": no expert worker " + worker);
+}
+
+}  // namespace
+
+std::vector<WorkerExperts> apply_moves(std::vector<WorkerExperts> placement,
+                                       const std::vector<ExpertMove>& moves) {
+    for (const ExpertMove& m : moves) {
+        const std::string what =
+            fmt::format("{} layer {} expert {} from {} to {}",
+                        m.kind == ExpertMove::Kind::move ? "move" : "replicate", m.layer, m.expert,
+                        m.from, m.to);
+        std::vector<int>& from = experts_of(placement, m.from, m.layer, what);
+        std::vector<int>& to = experts_of(placement, m.to, m.layer, what);
+        const auto held = std::find(from.begin(), from.end(), m.expert);
+        if (held == from.end())
+            throw std::invalid_argument(what + ": " + m.from + " does not hold it");
+        if (std::count(to.begin(), to.end(), m.expert))
+            throw std::invalid_argument(what + ": " + m.to + " already holds it");
+        to.insert(std::upper_bound(to.begin(), to.end(), m.expert), m.expert);
+        if (m.kind == ExpertMove::Kind::move) from.erase(held);
+    }
+    return placement;
 }
 
 }  // namespace ms::runtime

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "model/moe.h"
+
 namespace ms::runtime {
 
 // A snapshot of the counters: count(layer, expert) tokens.
@@ -23,10 +25,12 @@ struct ExpertCounts {
 };
 
 // Written by the MoE units on every step from many threads; relaxed atomics, no locks.
-class ExpertCounters {
+class ExpertCounters final : public model::RoutingObserver {
 public:
     ExpertCounters(int n_layer, int n_expert);
 
+    // One token per choice (a MoE router's decisions for one batch).
+    void observe(int64_t layer, std::span<const model::ExpertChoice> choices) override;
     // One token per entry of `experts` (a routing's chosen expert ids, e.g. tokens x top-k).
     // Ids outside [0, n_expert) are ignored, so a bad id never corrupts memory.
     void add_routing(int layer, std::span<const int32_t> experts);
@@ -105,5 +109,10 @@ std::vector<double> worker_loads(const ExpertCounts& counts,
 // std::invalid_argument when the placement does not match the counts.
 RebalancePlan plan_rebalance(const ExpertCounts& counts, const std::vector<WorkerExperts>& current,
                              const RebalanceOptions& options = {});
+
+// The placement after `moves` (each from a worker holding the expert to one that does not).
+// Throws std::invalid_argument naming the first move that does not fit.
+std::vector<WorkerExperts> apply_moves(std::vector<WorkerExperts> placement,
+                                       const std::vector<ExpertMove>& moves);
 
 }  // namespace ms::runtime

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "runtime/expert_rebalance.h"
 #include "runtime/expert_router.h"
 #include "runtime/unit_placement.h"
 #include "runtime/unit_server.h"
@@ -167,17 +168,25 @@ void SplitRuntime::swap_in_expert_routers(model::Model& model) {
         if (workers_[index]) connections.emplace(int(index), &workers_[index]->connection);
     const int n_expert = int(model.hparams().n_expert);
     const auto options = exchange_options(group_.deployment);
+    std::map<int, ExpertRouter*> routers;
     for (const auto& [layer, moe] : moe_layers(model)) {
         if (!is_expert_parallel(group_.plans, layer)) continue;
         const size_t chain_index = units_[group_.front_end].at(moe->name());
         // The router takes the colocated unit over: it routes with its weights.
         std::unique_ptr<model::MoeLayer> colocated(
             static_cast<model::MoeLayer*>(model.replace_unit(chain_index, nullptr).release()));
-        model.replace_unit(chain_index,
-                           make_expert_router(std::move(colocated), *transport_,
-                                              expert_placement(group_.plans, layer, n_expert),
-                                              options, connections));
+        auto router = std::make_unique<ExpertRouter>(
+            std::move(colocated), *transport_, expert_placement(group_.plans, layer, n_expert),
+            options, connections);
+        routers.emplace(layer, router.get());
+        model.replace_unit(chain_index, std::move(router));
     }
+    if (routers.empty()) return;
+    std::vector<std::string> names;
+    for (const WorkerPlan& p : group_.plans) names.push_back(p.name);
+    rebalancer_ = std::make_unique<ExpertRebalancer>(std::move(names), std::move(routers),
+                                                     int(model.hparams().n_layer));
+    model.replace_unit(0, apply_moves_at_step_start(model.replace_unit(0, nullptr), *rebalancer_));
 }
 
 SplitRuntime::~SplitRuntime() {

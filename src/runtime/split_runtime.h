@@ -13,6 +13,7 @@
 #include "kernels/thread_pool.h"
 #include "model/model.h"
 #include "runtime/expert_host.h"
+#include "runtime/expert_rebalance.h"
 #include "runtime/remote_unit.h"
 #include "runtime/worker_group.h"
 
@@ -35,6 +36,8 @@ public:
     SplitRuntime& operator=(const SplitRuntime&) = delete;
 
     const WorkerGroup& group() const { return group_; }
+    // The live placement of expert-parallel layers; null when there are none.
+    ExpertRebalancer* expert_rebalancer() const { return rebalancer_.get(); }
     transport::TransportStats transport_stats() const { return transport_->stats(); }
 
 private:
@@ -56,6 +59,7 @@ private:
     std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name
     std::unique_ptr<transport::Transport> transport_;
     std::vector<std::unique_ptr<Worker>> workers_;  // by plan index; null for the front end
+    std::unique_ptr<ExpertRebalancer> rebalancer_;
 };
 
 }  // namespace ms::runtime

@@ -24,10 +24,16 @@ transport::Bytes run_request(UnitRequest& request, const std::map<std::string, m
     }
 }
 
-void serve_experts(ExpertHost* experts, transport::ExchangeId id, int front_rank) {
+// Serves an expert exchange or takes a new placement; failures are reported on stderr (the
+// front end's combine then fails or times out), a gone front end ends the loop.
+void run_expert_request(ExpertHost* experts, const UnitRequest& request, int front_rank) {
+    const transport::ExchangeId id = request.exchange;
     try {
         if (!experts) throw std::runtime_error("this worker holds no experts");
-        experts->serve(id, front_rank);
+        if (request.op == UnitOp::serve_experts)
+            experts->serve(id, front_rank);
+        else
+            experts->place(int(id.layer), transport::ExpertPlacement(request.placement));
     } catch (const transport::TransportError& e) {
         if (e.kind() == transport::TransportError::Kind::peer_gone) throw;
         std::fprintf(stderr, "matrixserve: worker: experts of layer %u: %s\n", id.layer, e.what());
@@ -54,8 +60,8 @@ ServeEnd serve_units(transport::Transport& transport, int front_rank,
             }
             UnitRequest request = decode_request(message);
             if (request.op == UnitOp::stop) return ServeEnd::stopped;
-            if (request.op == UnitOp::serve_experts) {
-                serve_experts(experts, request.exchange, front_rank);
+            if (request.op == UnitOp::serve_experts || request.op == UnitOp::place_experts) {
+                run_expert_request(experts, request, front_rank);
                 continue;
             }
             transport.send_owned(front_rank, kUnitReplyTag, run_request(request, units, pool));

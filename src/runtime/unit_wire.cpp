@@ -135,6 +135,18 @@ transport::Bytes encode_serve_experts(transport::ExchangeId exchange) {
     return w.take();
 }
 
+transport::Bytes encode_place_experts(int layer, const transport::ExpertPlacement& placement) {
+    Writer w;
+    w.put(UnitOp::place_experts);
+    w.put(uint32_t(layer));
+    w.put(uint64_t(placement.n_experts()));
+    for (int e = 0; e < placement.n_experts(); ++e) {
+        const std::vector<int>& ranks = placement.replicas(e);
+        w.put_vector(std::span<const int32_t>(ranks.data(), ranks.size()));
+    }
+    return w.take();
+}
+
 UnitRequest decode_request(std::span<const std::byte> bytes) {
     Reader r(bytes);
     UnitRequest request;
@@ -147,6 +159,12 @@ UnitRequest decode_request(std::span<const std::byte> bytes) {
         request.exchange.step = r.get<uint32_t>();
         request.exchange.micro_batch = r.get<uint32_t>();
         request.exchange.layer = r.get<uint32_t>();
+    } else if (request.op == UnitOp::place_experts) {
+        request.exchange.layer = r.get<uint32_t>();
+        const auto n_expert = r.get<uint64_t>();
+        for (uint64_t e = 0; e < n_expert; ++e)
+            request.placement.push_back(r.get_vector<int32_t>());
+        (void)transport::ExpertPlacement(request.placement);  // refuses a rank-less expert etc.
     } else if (request.op != UnitOp::stop) {
         throw std::runtime_error("malformed unit message: unknown op " +
                                  std::to_string(uint32_t(request.op)));

@@ -4,6 +4,8 @@
 //          | op = serve_experts: u32 step, u32 micro-batch, u32 layer: take part in that expert
 //            exchange (transport/expert_exchange.h); its results go back as the exchange's
 //            combine message, not as a reply
+//          | op = place_experts: u32 layer, then per expert of the layer the ranks holding it
+//            (u64 count, i32 ranks): from now on the worker holds the experts placed on it
 // and every reply is
 //   u32 status | ok: the activations | error: string message
 // in host byte order (front end and workers share one architecture). Strings and vectors are a
@@ -19,7 +21,7 @@
 
 namespace ms::runtime {
 
-enum class UnitOp : uint32_t { forward = 1, stop = 2, serve_experts = 3 };
+enum class UnitOp : uint32_t { forward = 1, stop = 2, serve_experts = 3, place_experts = 4 };
 
 // The streams between the front end and one worker: requests go one way, replies the other, and
 // the worker announces once that its units are loaded.
@@ -38,14 +40,16 @@ struct UnitRequest {
     std::string unit;
     ReceivedBatch batch;
     model::Activations x;
-    transport::ExchangeId exchange;  // serve_experts
+    transport::ExchangeId exchange;               // serve_experts; place_experts: the layer
+    std::vector<std::vector<int32_t>> placement;  // place_experts: expert -> ranks
 };
 
 transport::Bytes encode_forward(const std::string& unit, const model::Batch& batch,
                                 const model::Activations& x);
 transport::Bytes encode_stop();
 transport::Bytes encode_serve_experts(transport::ExchangeId exchange);
-// Throws std::runtime_error naming what is malformed.
+transport::Bytes encode_place_experts(int layer, const transport::ExpertPlacement& placement);
+// Throws std::runtime_error naming what is malformed (also a placement ExpertPlacement refuses).
 UnitRequest decode_request(std::span<const std::byte> bytes);
 
 transport::Bytes encode_reply(const model::Activations& x);

@@ -65,10 +65,13 @@ void OpenAiService::route(const HttpRequest& request,
     }
     if (path == "/metrics") {
         require_method(request, "GET");
-        return channel->send({200,
-                              "text/plain; version=0.0.4; charset=utf-8",
-                              metrics_.render(engine_.stats(), config_.model_name),
-                              {}});
+        std::string text = metrics_.render(engine_.stats(), config_.model_name);
+        if (config_.experts) text += config_.experts->metrics(model_label(config_.model_name));
+        return channel->send({200, "text/plain; version=0.0.4; charset=utf-8", text, {}});
+    }
+    if (path == "/v1/experts" || path == "/v1/experts/rebalance") {
+        require_key(request);
+        return channel->send(experts(request, path));
     }
     if (path == "/v1/models" || path.starts_with(models_prefix)) {
         require_method(request, "GET");
@@ -112,6 +115,16 @@ void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& reque
     const JobContext context{engine_, vocab_, metrics_, config_.model_name};
     std::make_shared<CompletionJob>(context, std::move(parsed), channel, arrival)
         ->start(std::move(choices));
+}
+
+HttpResponse OpenAiService::experts(const HttpRequest& request, const std::string& path) const {
+    if (!config_.experts) throw ApiError::not_found("This model has no experts.", "no_experts");
+    if (path == "/v1/experts") {
+        require_method(request, "GET");
+        return json_response(200, config_.experts->report());
+    }
+    require_method(request, "POST");
+    return json_response(200, config_.experts->rebalance(request.body));
 }
 
 HttpResponse OpenAiService::health() const {

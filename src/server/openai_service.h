@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "server/auth.h"
+#include "server/expert_endpoints.h"
 #include "server/http_exchange.h"
 #include "server/metrics.h"
 #include "server/request_parser.h"
@@ -24,6 +25,7 @@ struct ServiceConfig {
     ApiKeys api_keys;
     RequestLimits limits;
     std::chrono::milliseconds request_timeout{0};  // 0: none; else finish_reason "length"
+    ExpertEndpoints* experts = nullptr;            // null: no /v1/experts (a dense model)
 };
 
 class OpenAiService {
@@ -45,6 +47,7 @@ private:
     nlohmann::json model_card() const;
     HttpResponse models() const;
     HttpResponse model(const std::string& name) const;
+    HttpResponse experts(const HttpRequest& request, const std::string& path) const;
 
     engine::Engine& engine_;
     const tok::Vocab& vocab_;

@@ -41,6 +41,8 @@ public:
     ExpertExchange(Transport& transport, ExpertPlacement placement, int64_t dim,
                    ExchangeOptions options = {});
 
+    const ExpertPlacement& placement() const { return placement_; }
+
     // Attention side. routes holds k routes per token (row-major, n_tokens x k). Every expert
     // rank gets one message, empty when none of its experts is chosen.
     void dispatch(ExchangeId id, std::span<const float> hidden, std::span<const ExpertRoute> routes,

@@ -7,7 +7,6 @@
 #include <random>
 #include <thread>
 
-#include "kernels/thread_pool.h"
 #include "runtime/expert_host.h"
 #include "runtime/expert_router.h"
 #include "runtime/unit_server.h"
@@ -41,9 +40,19 @@ std::unique_ptr<model::MoeLayer> take_layer(model::Model& model, int layer) {
     throw std::logic_error("no such layer");
 }
 
-// Runs `steps` forwards of layer kLayer split as `holders` says (rank -> experts).
-std::vector<model::Activations> run_split(const std::map<int, std::vector<int>>& holders,
-                                          ExchangeOptions options, int steps) {
+using Holders = std::map<int, std::vector<int>>;  // rank -> experts
+
+ExpertPlacement placement_of(const Holders& holders) {
+    std::vector<std::vector<int>> copies(4);
+    for (const auto& [rank, experts] : holders)
+        for (int e : experts) copies[size_t(e)].push_back(rank);
+    return ExpertPlacement(copies);
+}
+
+// Runs `steps` forwards of layer kLayer split as `holders` says; from step `moved_at` on with
+// the experts placed as `moved` says (the same ranks).
+std::vector<model::Activations> run_split(const Holders& holders, ExchangeOptions options,
+                                          int steps, int moved_at = -1, const Holders& moved = {}) {
     const auto model = model::Model::load(kModel);
     const int n_ranks = int(holders.size()) + 1;
     transport::PeerTable table;
@@ -51,18 +60,13 @@ std::vector<model::Activations> run_split(const std::map<int, std::vector<int>>&
         table.addresses.push_back("inproc://expert-parallel-test-" + std::to_string(n_ranks));
     std::vector<std::unique_ptr<transport::Transport>> ranks;
     for (int r = 0; r < n_ranks; ++r) ranks.push_back(transport::make_transport(table, r));
-    std::vector<std::vector<int>> copies(4);
-    for (const auto& [rank, experts] : holders)
-        for (int e : experts) copies[size_t(e)].push_back(rank);
-    const ExpertPlacement placement(copies);
+    const ExpertPlacement placement = placement_of(holders);
     std::vector<std::unique_ptr<ExpertHost>> hosts;
     std::vector<std::thread> servers;
-    ThreadPool pool(1);
     for (const auto& [rank, experts] : holders) {
-        hosts.push_back(std::make_unique<ExpertHost>(*ranks[size_t(rank)], &pool, options));
-        hosts.back()->add_layer(
-            kLayer, model::ExpertBank(moe_layers(*model).at(kLayer)->experts().source(), experts),
-            placement);
+        hosts.push_back(std::make_unique<ExpertHost>(*ranks[size_t(rank)], nullptr, options));
+        hosts.back()->add_layer(kLayer, moe_layers(*model).at(kLayer)->experts().source(),
+                                placement);
         servers.emplace_back([&, host = hosts.back().get(), rank] {
             serve_units(*ranks[size_t(rank)], 0, {}, nullptr, host);
         });
@@ -74,11 +78,12 @@ std::vector<model::Activations> run_split(const std::map<int, std::vector<int>>&
         connections[size_t(rank)].name = "experts-" + std::to_string(rank);
         workers.emplace(rank, &connections[size_t(rank)]);
     }
-    auto router =
-        make_expert_router(take_layer(*model, kLayer), *ranks[0], placement, options, workers);
+    auto router = std::make_unique<ExpertRouter>(take_layer(*model, kLayer), *ranks[0], placement,
+                                                 options, workers);
     std::vector<model::Activations> outputs;
     model::Batch batch;
     for (int step = 0; step < steps; ++step) {
+        if (step == moved_at) router->set_placement(placement_of(moved));
         auto x = random_rows(5 + step, model->hparams().n_embd);
         router->forward({batch, nullptr}, x);
         outputs.push_back(std::move(x));
@@ -86,6 +91,10 @@ std::vector<model::Activations> run_split(const std::map<int, std::vector<int>>&
     for (const auto& [rank, experts] : holders)
         ranks[0]->send(rank, kUnitRequestTag, encode_stop());
     for (auto& t : servers) t.join();
+    if (moved_at >= 0) {
+        for (size_t h = 0; h < hosts.size(); ++h)
+            EXPECT_EQ(hosts[h]->experts(kLayer), moved.at(int(h) + 1));
+    }
     return outputs;
 }
 
@@ -111,6 +120,14 @@ TEST(ExpertParallel, RedundantCopiesGiveTheColocatedBits) {
     const auto colocated = run_colocated(2);
     const auto split = run_split({{1, {0, 1, 2}}, {2, {2, 3}}, {3, {0, 3}}}, {}, 2);
     for (size_t step = 0; step < 2; ++step) EXPECT_EQ(split[step].data, colocated[step].data);
+}
+
+TEST(ExpertParallel, MovingAndCopyingExpertsBetweenStepsKeepsTheBits) {
+    const auto colocated = run_colocated(4);
+    // Expert 1 moves from rank 1 to rank 2, expert 3 gets a copy on rank 1.
+    const auto split =
+        run_split({{1, {0, 1}}, {2, {2, 3}}}, {}, 4, 2, {{1, {0, 3}}, {2, {1, 2, 3}}});
+    for (size_t step = 0; step < 4; ++step) EXPECT_EQ(split[step].data, colocated[step].data);
 }
 
 TEST(ExpertParallel, Int8RowsInTransitStayClose) {

@@ -110,3 +110,42 @@ TEST(ExpertRebalance, RejectsPlacementsThatDoNotMatchTheCounts) {
     EXPECT_THROW(plan_rebalance(skewed(), {{"a", {{0, 0}}}, {"b", {{1, 2, 3}}}}),
                  std::invalid_argument);
 }
+
+TEST(ExpertCounters, CountARoutersChoices) {
+    ExpertCounters counters(2, 4);
+    const ms::model::ExpertChoice choices[] = {{2, 0.6f}, {0, 0.4f}, {2, 0.9f}, {9, 0.1f}};
+    counters.observe(1, choices);
+    EXPECT_EQ(counters.snapshot().count(1, 2), 2u);
+    EXPECT_EQ(counters.snapshot().count(1, 0), 1u);
+}
+
+TEST(ExpertMoves, MoveAndReplicateChangeThePlacement) {
+    const auto after = apply_moves(
+        two_workers(), {{ExpertMove::Kind::move, 0, 1, "experts-01/0", "experts-23/0"},
+                        {ExpertMove::Kind::replicate, 0, 3, "experts-23/0", "experts-01/0"}});
+    EXPECT_EQ(after[0].experts_by_layer[0], (std::vector<int>{0, 3}));
+    EXPECT_EQ(after[1].experts_by_layer[0], (std::vector<int>{1, 2, 3}));
+}
+
+TEST(ExpertMoves, MovesThatDoNotFitAreRefusedByName) {
+    const auto refusal = [](const ExpertMove& m) {
+        try {
+            apply_moves(two_workers(), {m});
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    using K = ExpertMove::Kind;
+    EXPECT_EQ(refusal({K::move, 0, 2, "experts-01/0", "experts-23/0"}),
+              "move layer 0 expert 2 from experts-01/0 to experts-23/0: experts-01/0 does not "
+              "hold it");
+    EXPECT_EQ(refusal({K::replicate, 0, 2, "experts-23/0", "experts-23/0"}),
+              "replicate layer 0 expert 2 from experts-23/0 to experts-23/0: experts-23/0 already "
+              "holds it");
+    EXPECT_NE(refusal({K::move, 0, 0, "experts-01/0", "nobody"}).find("no expert worker nobody"),
+              std::string::npos);
+    EXPECT_NE(refusal({K::move, 3, 0, "experts-01/0", "experts-23/0"})
+                  .find("holds no experts of layer 3"),
+              std::string::npos);
+}

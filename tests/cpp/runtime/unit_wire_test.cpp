@@ -60,6 +60,24 @@ TEST(UnitWire, ServeExpertsRequestNamesTheExchange) {
                  std::runtime_error);
 }
 
+TEST(UnitWire, PlaceExpertsRequestCarriesEveryExpertsRanks) {
+    const transport::ExpertPlacement placement({{1}, {1, 3}, {2}, {3}});
+    const UnitRequest r = decode_request(encode_place_experts(4, placement));
+    EXPECT_EQ(r.op, UnitOp::place_experts);
+    EXPECT_EQ(r.exchange.layer, 4u);
+    EXPECT_EQ(r.placement, (std::vector<std::vector<int32_t>>{{1}, {1, 3}, {2}, {3}}));
+    const auto full = encode_place_experts(4, placement);
+    for (size_t cut = 0; cut < full.size(); ++cut)
+        EXPECT_THROW(decode_request(std::span<const std::byte>(full.data(), cut)),
+                     std::runtime_error)
+            << "cut at " << cut;
+    // One expert that no rank holds: op, layer, one expert, an empty rank list.
+    transport::Bytes homeless(4 + 4 + 8 + 8, std::byte{0});
+    homeless[0] = std::byte{uint8_t(UnitOp::place_experts)};
+    homeless[8] = std::byte{1};
+    EXPECT_THROW(decode_request(homeless), std::runtime_error);
+}
+
 TEST(UnitWire, ReplyRoundTripsAndErrorsCarryTheWorkersMessage) {
     const auto x = sample_activations();
     model::Activations out;
