@@ -2,7 +2,9 @@
 its routed experts in other workers (attention | experts 0-1 | experts 2-3), reached through the
 expert exchange. Greedy tokens must equal the colocated ones over every transport and on every
 MoE architecture; with INT8 rows in transit, teacher-forced top-1 must agree >= 99%."""
+import os
 import pathlib
+import signal
 import subprocess
 import sys
 
@@ -10,7 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SHARED_MODELS, run_json
-from test_split_deployment import UCX_ON_LOOPBACK, deployment, greedy, has_ucx, shm_prefix  # noqa: F401
+from test_split_deployment import (UCX_ON_LOOPBACK, children_of, deployment, greedy, has_ucx,  # noqa: F401
+                                   shm_prefix, start_long_generation)
 
 STORIES = SHARED_MODELS / "stories260K"
 MOE_MODELS = [STORIES / "stories260K-moe4x2.gguf", STORIES / "stories260K-moe4x2-perturbed.gguf"]
@@ -85,3 +88,17 @@ def test_int8_in_the_expert_exchange_keeps_top1(binary, tmp_path, model, report)
            f"{len(TEACHER_TOKENS)} tokens: top-1 agreement {agree:.1%}, max |logit diff| {max_diff:.3g}")
     assert max_diff > 0, "the rows did not travel as INT8"
     assert agree >= 0.99
+
+
+def test_a_killed_expert_worker_ends_the_front_end_with_a_clear_error(binary, tmp_path, shm_prefix):
+    front, _ = start_long_generation(binary, MOE_MODELS[0], three_workers(tmp_path, "shm", shm_prefix))
+    workers = children_of(front.pid)
+    assert len(workers) == 2
+    os.kill(workers[-1], signal.SIGKILL)
+    try:
+        _, err = front.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        front.kill()
+        pytest.fail("the front end hangs after an expert worker was killed")
+    assert front.returncode == 1
+    assert "worker experts-" in err and ".moe experts:" in err and "gone" in err, err
