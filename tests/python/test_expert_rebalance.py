@@ -89,6 +89,7 @@ def test_moving_experts_under_load_keeps_every_request_and_output(binary, tmp_pa
                 {"layer": 3, "expert": 3, "from": "experts-23/0", "to": "experts-01/0",
                  "kind": "replicate"}]})
             assert status == 200, moved
+            assert sum(not f.done() for f in futures) >= 8, "the load ended before the move"
             futures[12].result()
             status, planned = get_json(server, "POST", "/v1/experts/rebalance", {"max_moves": 2})
             assert status == 200, planned
