@@ -5,9 +5,7 @@
 #include <atomic>
 #include <cstdio>
 
-#include "runtime/expert_rebalance.h"
-#include "runtime/expert_router.h"
-#include "runtime/unit_placement.h"
+#include "runtime/expert_parallel.h"
 #include "runtime/unit_server.h"
 #include "runtime/unit_wire.h"
 #include "runtime/worker_process.h"
@@ -37,24 +35,6 @@ void warn_unrun_options(const Deployment& d) {
                      "matrixserve: note: %s: int8 activations are run in the expert exchange "
                      "only; unit messages travel as f32\n",
                      d.file.c_str());
-}
-
-// Expert-parallel layers route on the front end, which dispatches to expert workers only.
-void check_expert_parallel_layers(const model::Model& model, const WorkerGroup& group) {
-    const WorkerPlan& front = group.plans[group.front_end];
-    for (const auto& [layer, moe] : moe_layers(model)) {
-        if (!is_expert_parallel(group.plans, layer)) continue;
-        if (unit_owner(moe->name(), group.plans) != group.front_end)
-            throw DeploymentError("deployment: the router of expert-parallel layer " +
-                                  std::to_string(layer) + " must run in the front end " +
-                                  front.name + ": place that layer's attention there");
-        if (!experts_held(front, layer).empty())
-            throw DeploymentError("deployment: the front end " + front.name +
-                                  " holds experts of expert-parallel layer " +
-                                  std::to_string(layer) +
-                                  ": with experts over several workers, place them all in expert "
-                                  "workers (not run yet)");
-    }
 }
 
 }  // namespace
@@ -166,27 +146,7 @@ void SplitRuntime::swap_in_expert_routers(model::Model& model) {
     std::map<int, WorkerConnection*> connections;
     for (size_t index = 0; index < workers_.size(); ++index)
         if (workers_[index]) connections.emplace(int(index), &workers_[index]->connection);
-    const int n_expert = int(model.hparams().n_expert);
-    const auto options = exchange_options(group_.deployment);
-    std::map<int, ExpertRouter*> routers;
-    for (const auto& [layer, moe] : moe_layers(model)) {
-        if (!is_expert_parallel(group_.plans, layer)) continue;
-        const size_t chain_index = units_[group_.front_end].at(moe->name());
-        // The router takes the colocated unit over: it routes with its weights.
-        std::unique_ptr<model::MoeLayer> colocated(
-            static_cast<model::MoeLayer*>(model.replace_unit(chain_index, nullptr).release()));
-        auto router = std::make_unique<ExpertRouter>(
-            std::move(colocated), *transport_, expert_placement(group_.plans, layer, n_expert),
-            options, connections);
-        routers.emplace(layer, router.get());
-        model.replace_unit(chain_index, std::move(router));
-    }
-    if (routers.empty()) return;
-    std::vector<std::string> names;
-    for (const WorkerPlan& p : group_.plans) names.push_back(p.name);
-    rebalancer_ = std::make_unique<ExpertRebalancer>(std::move(names), std::move(routers),
-                                                     int(model.hparams().n_layer));
-    model.replace_unit(0, apply_moves_at_step_start(model.replace_unit(0, nullptr), *rebalancer_));
+    rebalancer_ = install_expert_routers(model, group_, *transport_, connections);
 }
 
 SplitRuntime::~SplitRuntime() {

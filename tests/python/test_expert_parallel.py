@@ -108,3 +108,12 @@ def test_a_killed_expert_worker_ends_the_front_end_with_a_clear_error(binary, tm
         pytest.fail("the front end hangs after an expert worker was killed")
     assert front.returncode == 1
     assert "worker experts-" in err and ".moe experts:" in err and "gone" in err, err
+
+
+def test_experts_in_the_front_end_beside_expert_workers_are_refused(binary, tmp_path, shm_prefix):
+    split = three_workers(tmp_path, "shm", shm_prefix, ([2, 3],),
+                          router="[embedding, attention, head, {moe: {experts: [0, 1]}}]")
+    out = subprocess.run([str(binary), "generate", "-m", str(MOE_MODELS[0]), "--tokens", "1,400", "-n", "2",
+                          "--deployment", str(split)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "the front end attention/0 holds experts of expert-parallel layer 0" in out.stderr, out.stderr
