@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "runtime/expert_host.h"
+#include "runtime/expert_rebalance.h"
 #include "runtime/expert_router.h"
 #include "runtime/unit_server.h"
 #include "runtime/unit_wire.h"
@@ -49,51 +50,76 @@ ExpertPlacement placement_of(const Holders& holders) {
     return ExpertPlacement(copies);
 }
 
-// Runs `steps` forwards of layer kLayer split as `holders` says; from step `moved_at` on with
-// the experts placed as `moved` says (the same ranks).
+// Layer kLayer split over in-process ranks: the router on rank 0, experts on the ranks of
+// `holders`, each serving on its own thread until the split is destroyed.
+class SplitLayer {
+public:
+    SplitLayer(const Holders& holders, ExchangeOptions options)
+        : model_(model::Model::load(kModel)), connections_(holders.size() + 1) {
+        const int n_ranks = int(holders.size()) + 1;
+        transport::PeerTable table;
+        for (int r = 0; r < n_ranks; ++r)
+            table.addresses.push_back("inproc://expert-parallel-test-" + std::to_string(n_ranks));
+        for (int r = 0; r < n_ranks; ++r) ranks_.push_back(transport::make_transport(table, r));
+        const ExpertPlacement placement = placement_of(holders);
+        for (const auto& [rank, experts] : holders) {
+            auto& host = hosts_.emplace_back(
+                std::make_unique<ExpertHost>(*ranks_[size_t(rank)], nullptr, options));
+            host->add_layer(kLayer, moe_layers(*model_).at(kLayer)->experts().source(), placement);
+            servers_.emplace_back([this, host = host.get(), rank] {
+                serve_units(*ranks_[size_t(rank)], 0, {}, nullptr, host);
+            });
+        }
+        std::map<int, WorkerConnection*> workers;
+        for (const auto& [rank, experts] : holders) {
+            ranks_[0]->recv(rank, kWorkerReadyTag, transport::Milliseconds(5000));
+            connections_[size_t(rank)].name = "experts-" + std::to_string(rank);
+            workers.emplace(rank, &connections_[size_t(rank)]);
+        }
+        router_ = std::make_unique<ExpertRouter>(take_layer(*model_, kLayer), *ranks_[0], placement,
+                                                 options, workers);
+    }
+    ~SplitLayer() {
+        for (size_t rank = 1; rank < ranks_.size(); ++rank)
+            ranks_[0]->send(int(rank), kUnitRequestTag, encode_stop());
+        for (auto& t : servers_) t.join();
+    }
+
+    model::Activations forward(int step) {
+        auto x = random_rows(5 + step, model_->hparams().n_embd);
+        model::Batch batch;
+        router_->forward({batch, nullptr}, x);
+        return x;
+    }
+    ExpertRouter& router() { return *router_; }
+    // The experts of kLayer each expert rank holds, by rank.
+    Holders held() const {
+        Holders held;
+        for (size_t h = 0; h < hosts_.size(); ++h) held[int(h) + 1] = hosts_[h]->experts(kLayer);
+        return held;
+    }
+
+private:
+    std::unique_ptr<model::Model> model_;
+    std::vector<std::unique_ptr<transport::Transport>> ranks_;
+    std::vector<std::unique_ptr<ExpertHost>> hosts_;
+    std::vector<std::thread> servers_;
+    std::vector<WorkerConnection> connections_;
+    std::unique_ptr<ExpertRouter> router_;
+};
+
+// Runs `steps` forwards split as `holders` says; from step `moved_at` on with the experts placed
+// as `moved` says (the same ranks).
 std::vector<model::Activations> run_split(const Holders& holders, ExchangeOptions options,
                                           int steps, int moved_at = -1, const Holders& moved = {}) {
-    const auto model = model::Model::load(kModel);
-    const int n_ranks = int(holders.size()) + 1;
-    transport::PeerTable table;
-    for (int r = 0; r < n_ranks; ++r)
-        table.addresses.push_back("inproc://expert-parallel-test-" + std::to_string(n_ranks));
-    std::vector<std::unique_ptr<transport::Transport>> ranks;
-    for (int r = 0; r < n_ranks; ++r) ranks.push_back(transport::make_transport(table, r));
-    const ExpertPlacement placement = placement_of(holders);
-    std::vector<std::unique_ptr<ExpertHost>> hosts;
-    std::vector<std::thread> servers;
-    for (const auto& [rank, experts] : holders) {
-        hosts.push_back(std::make_unique<ExpertHost>(*ranks[size_t(rank)], nullptr, options));
-        hosts.back()->add_layer(kLayer, moe_layers(*model).at(kLayer)->experts().source(),
-                                placement);
-        servers.emplace_back([&, host = hosts.back().get(), rank] {
-            serve_units(*ranks[size_t(rank)], 0, {}, nullptr, host);
-        });
-    }
-    std::vector<WorkerConnection> connections(static_cast<size_t>(n_ranks));
-    std::map<int, WorkerConnection*> workers;
-    for (const auto& [rank, experts] : holders) {
-        ranks[0]->recv(rank, kWorkerReadyTag, transport::Milliseconds(5000));
-        connections[size_t(rank)].name = "experts-" + std::to_string(rank);
-        workers.emplace(rank, &connections[size_t(rank)]);
-    }
-    auto router = std::make_unique<ExpertRouter>(take_layer(*model, kLayer), *ranks[0], placement,
-                                                 options, workers);
     std::vector<model::Activations> outputs;
-    model::Batch batch;
+    SplitLayer split(holders, options);
     for (int step = 0; step < steps; ++step) {
-        if (step == moved_at) router->set_placement(placement_of(moved));
-        auto x = random_rows(5 + step, model->hparams().n_embd);
-        router->forward({batch, nullptr}, x);
-        outputs.push_back(std::move(x));
+        if (step == moved_at) split.router().set_placement(placement_of(moved));
+        outputs.push_back(split.forward(step));
     }
-    for (const auto& [rank, experts] : holders)
-        ranks[0]->send(rank, kUnitRequestTag, encode_stop());
-    for (auto& t : servers) t.join();
     if (moved_at >= 0) {
-        for (size_t h = 0; h < hosts.size(); ++h)
-            EXPECT_EQ(hosts[h]->experts(kLayer), moved.at(int(h) + 1));
+        EXPECT_EQ(split.held(), moved);
     }
     return outputs;
 }
@@ -128,6 +154,31 @@ TEST(ExpertParallel, MovingAndCopyingExpertsBetweenStepsKeepsTheBits) {
     const auto split =
         run_split({{1, {0, 1}}, {2, {2, 3}}}, {}, 4, 2, {{1, {0, 3}}, {2, {1, 2, 3}}});
     for (size_t step = 0; step < 4; ++step) EXPECT_EQ(split[step].data, colocated[step].data);
+}
+
+TEST(ExpertRebalancer, QueuedMovesTakeEffectWhenApplied) {
+    const auto colocated = run_colocated(2);
+    SplitLayer split({{1, {0, 1}}, {2, {2, 3}}}, {});
+    ExpertRebalancer rebalancer({"front", "experts-a", "experts-b"}, {{kLayer, &split.router()}},
+                                5);
+    ASSERT_EQ(rebalancer.placement().size(), 2u);
+    EXPECT_EQ(rebalancer.placement()[0].experts_by_layer[kLayer], (std::vector<int>{0, 1}));
+    EXPECT_TRUE(rebalancer.placement()[0].experts_by_layer[0].empty());
+    EXPECT_EQ(split.forward(0).data, colocated[0].data);
+
+    using K = ExpertMove::Kind;
+    EXPECT_THROW(rebalancer.move({{K::move, 0, 1, "experts-a", "experts-b"}}),
+                 std::invalid_argument);  // layer 0 is not expert-parallel
+    rebalancer.move({{K::move, kLayer, 1, "experts-a", "experts-b"}});
+    EXPECT_TRUE(rebalancer.pending());
+    EXPECT_EQ(rebalancer.placement()[1].experts_by_layer[kLayer], (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(split.router().placement().replicas(1), (std::vector<int>{1}));  // not yet
+
+    rebalancer.apply_pending();
+    EXPECT_FALSE(rebalancer.pending());
+    EXPECT_EQ(split.router().placement().replicas(1), (std::vector<int>{2}));
+    EXPECT_EQ(split.forward(1).data, colocated[1].data);
+    EXPECT_EQ(split.held(), (Holders{{1, {0}}, {2, {1, 2, 3}}}));
 }
 
 TEST(ExpertParallel, Int8RowsInTransitStayClose) {
