@@ -19,6 +19,10 @@ public:
 
     void forward(const model::StepContext& ctx, model::Activations& x) override {
         std::lock_guard lock(worker_.mutex);
+        if (worker_.broken)
+            fail(
+                std::runtime_error("the worker is unavailable (its process or connection failed; "
+                                   "the front end relaunches it): retry later"));
         try {
             worker_.transport->send_owned(worker_.rank, kUnitRequestTag,
                                           encode_forward(name_, ctx.batch, x));

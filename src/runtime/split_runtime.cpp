@@ -12,11 +12,6 @@
 namespace ms::runtime {
 namespace {
 
-// Loading a model file is quick (mmap); this covers a cold page cache on loaded cores.
-constexpr std::chrono::milliseconds kReadyTimeout{120'000};
-constexpr transport::Milliseconds kReadyPoll{100};
-constexpr std::chrono::milliseconds kStopGrace{5'000};
-
 std::string unique_hub_name() {
     static std::atomic<int> counter{0};
     return "ms-split-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
@@ -53,10 +48,6 @@ struct SplitRuntime::InProcessWorker {
     }
 };
 
-SplitRuntime::Worker::~Worker() {
-    if (pid > 0) reap_worker_process(pid, kStopGrace);
-}
-
 std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
                                                   const SplitOptions& options) {
     std::unique_ptr<SplitRuntime> rt(new SplitRuntime());
@@ -68,11 +59,17 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     // fails here with one message.
     for (size_t i = 0; i < n; ++i) rt->units_.push_back(units_of_worker(model, rt->group_, i));
     rt->workers_.resize(n);
+    rt->supervisor_ = std::make_unique<WorkerSupervisor>(*rt->transport_, RelaunchPolicy{});
     for (size_t i = 0; i < n; ++i)
         if (i != rt->group_.front_end) rt->launch(model, options, i);
     for (size_t i = 0; i < n; ++i)
-        if (i != rt->group_.front_end) rt->await_ready(i);
+        if (rt->workers_[i] && rt->workers_[i]->thread)
+            await_worker_ready(
+                *rt->transport_, int(i), "worker " + rt->group_.plans[i].name,
+                RelaunchPolicy{}.ready_timeout, [] { return std::nullopt; }, [] { return false; });
+    rt->supervisor_->await_all_ready();
     rt->swap_in_proxies(model);
+    rt->supervisor_->watch();
     return rt;
 }
 
@@ -95,35 +92,14 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
             }
         });
     } else {
-        worker->pid = launch_worker_process(
-            options.worker_binary,
-            {"worker", "--deployment", options.deployment_file, "--role", plan.role, "--replica",
-             std::to_string(plan.replica), "--model", options.model_path, "--threads",
-             std::to_string(options.threads)});
+        supervisor_->launch(
+            {&worker->connection,
+             group_.peers.addresses[index],
+             {options.worker_binary, "worker", "--deployment", options.deployment_file, "--role",
+              plan.role, "--replica", std::to_string(plan.replica), "--model", options.model_path,
+              "--threads", std::to_string(options.threads)}});
     }
     workers_[index] = std::move(worker);
-}
-
-void SplitRuntime::await_ready(size_t index) {
-    const Worker& worker = *workers_[index];
-    const auto give_up = std::chrono::steady_clock::now() + kReadyTimeout;
-    const std::string who =
-        "worker " + worker.connection.name + " (" + group_.peers.addresses[index] + ")";
-    for (;;) {
-        try {
-            transport_->recv(int(index), kWorkerReadyTag, kReadyPoll);
-            return;
-        } catch (const transport::TransportError& e) {
-            if (e.kind() != transport::TransportError::Kind::timeout)
-                throw std::runtime_error(who + " did not start: " + e.what());
-        }
-        if (worker.pid > 0)
-            if (const auto status = ended_status(worker.pid))
-                throw std::runtime_error(who + " " + *status + " before it was ready");
-        if (std::chrono::steady_clock::now() >= give_up)
-            throw std::runtime_error(who + " was not ready within " +
-                                     std::to_string(kReadyTimeout.count() / 1000) + " s");
-    }
 }
 
 void SplitRuntime::swap_in_proxies(model::Model& model) {
@@ -137,7 +113,12 @@ void SplitRuntime::swap_in_proxies(model::Model& model) {
     }
 }
 
+std::string SplitRuntime::unavailable() const {
+    return supervisor_->unavailable();
+}
+
 SplitRuntime::~SplitRuntime() {
+    if (supervisor_) supervisor_->stop_relaunching();  // a worker told to stop must stay stopped
     for (size_t index = 0; index < workers_.size(); ++index) {
         if (!workers_[index] || workers_[index]->connection.broken) continue;
         try {
@@ -146,7 +127,8 @@ SplitRuntime::~SplitRuntime() {
             // Already gone: nothing to stop.
         }
     }
-    workers_.clear();  // joins the threads and reaps the processes
+    supervisor_.reset();  // reaps the processes
+    workers_.clear();     // joins the threads
 }
 
 }  // namespace ms::runtime

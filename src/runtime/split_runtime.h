@@ -1,10 +1,9 @@
 // The front end of a split deployment: starts the other workers (child processes running
 // `matrixserve worker`, or threads for the inproc transport), waits until each has loaded its
 // units, and swaps proxies (remote_unit.h) into the model's chain in place of the units that run
-// elsewhere. The model then runs as before; destroying the runtime stops the workers.
+// elsewhere. The model then runs as before; a worker process that dies is relaunched
+// (worker_supervisor.h). Destroying the runtime stops the workers.
 #pragma once
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,6 +13,7 @@
 #include "model/model.h"
 #include "runtime/remote_unit.h"
 #include "runtime/worker_group.h"
+#include "runtime/worker_supervisor.h"
 
 namespace ms::runtime {
 
@@ -35,25 +35,25 @@ public:
 
     const WorkerGroup& group() const { return group_; }
     transport::TransportStats transport_stats() const { return transport_->stats(); }
+    // Why requests cannot run now ("" when they can): a worker is being relaunched or is down.
+    std::string unavailable() const;
 
 private:
     struct InProcessWorker;
     struct Worker {
         WorkerConnection connection;
-        pid_t pid = 0;                            // a child process, or
-        std::unique_ptr<InProcessWorker> thread;  // a thread of this process
-        ~Worker();
+        std::unique_ptr<InProcessWorker> thread;  // for inproc; else a process of supervisor_
     };
 
     SplitRuntime() = default;
     void launch(model::Model& model, const SplitOptions& options, size_t index);
-    void await_ready(size_t index);
     void swap_in_proxies(model::Model& model);
 
     WorkerGroup group_;
     std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name
     std::unique_ptr<transport::Transport> transport_;
     std::vector<std::unique_ptr<Worker>> workers_;  // by plan index; null for the front end
+    std::unique_ptr<WorkerSupervisor> supervisor_;  // the worker processes
 };
 
 }  // namespace ms::runtime

@@ -57,6 +57,10 @@ ApiError ApiError::draining() {
     return {503, "The server is shutting down.", "service_unavailable", "", "draining"};
 }
 
+ApiError ApiError::unavailable(std::string message) {
+    return {503, std::move(message), "service_unavailable", "", "unavailable"};
+}
+
 ApiError ApiError::internal(std::string message) {
     return {500, std::move(message), "server_error", "", "internal_error"};
 }

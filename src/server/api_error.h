@@ -25,6 +25,7 @@ public:
     static ApiError too_large(size_t limit_bytes);                         // 413
     static ApiError queue_full(std::string message);                       // 429
     static ApiError draining();                                            // 503
+    static ApiError unavailable(std::string message);                      // 503
     static ApiError internal(std::string message);                         // 500
 
 private:

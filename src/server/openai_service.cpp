@@ -93,6 +93,12 @@ void OpenAiService::require_key(const HttpRequest& request) const {
 
 void OpenAiService::require_serving() const {
     if (draining_) throw ApiError::draining();
+    if (const std::string why = unavailable(); !why.empty())
+        throw ApiError::unavailable("The model cannot run requests now: " + why + ".");
+}
+
+std::string OpenAiService::unavailable() const {
+    return config_.unavailable ? config_.unavailable() : std::string();
 }
 
 void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& request,
@@ -116,6 +122,9 @@ void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& reque
 
 HttpResponse OpenAiService::health() const {
     if (draining_) return error_response(ApiError::draining());
+    // The server itself is up; completions get 503 until the model can run again.
+    if (const std::string why = unavailable(); !why.empty())
+        return json_response(200, {{"status", "degraded"}, {"message", why}});
     return json_response(200, {{"status", "ok"}});
 }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -24,6 +25,9 @@ struct ServiceConfig {
     ApiKeys api_keys;
     RequestLimits limits;
     std::chrono::milliseconds request_timeout{0};  // 0: none; else finish_reason "length"
+    // Why the model cannot run requests now ("" when it can), e.g. a worker of a split
+    // deployment is being relaunched: new requests get 503 with Retry-After meanwhile.
+    std::function<std::string()> unavailable;
 };
 
 class OpenAiService {
@@ -39,6 +43,7 @@ private:
     void route(const HttpRequest& request, const std::shared_ptr<ResponseChannel>& channel);
     void require_key(const HttpRequest& request) const;
     void require_serving() const;
+    std::string unavailable() const;
     void start_completion(Endpoint endpoint, const HttpRequest& request,
                           const std::shared_ptr<ResponseChannel>& channel);
     HttpResponse health() const;
