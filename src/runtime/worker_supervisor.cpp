@@ -73,10 +73,20 @@ void WorkerSupervisor::launch(Child child) {
 }
 
 void WorkerSupervisor::await_all_ready() {
-    for (Supervised& worker : workers_)
-        await_worker_ready(
-            transport_, worker.child.connection->rank, who(worker), policy_.ready_timeout,
-            [&] { return process_ended(worker); }, [] { return false; });
+    try {
+        for (Supervised& worker : workers_)
+            await_worker_ready(
+                transport_, worker.child.connection->rank, who(worker), policy_.ready_timeout,
+                [&] { return process_ended(worker); }, [] { return false; });
+    } catch (const std::runtime_error&) {
+        // The deployment does not start: stopping the others politely could wait for the
+        // transport's connect timeout on each.
+        for (Supervised& worker : workers_) {
+            worker.child.connection->broken = true;
+            kill_process(worker);
+        }
+        throw;
+    }
 }
 
 void WorkerSupervisor::watch() {

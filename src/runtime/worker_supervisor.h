@@ -51,7 +51,8 @@ public:
 
     // Starts the worker's process. Call before watch().
     void launch(Child child);
-    // Waits until every launched worker is ready; throws std::runtime_error naming one that is not.
+    // Waits until every launched worker is ready; throws std::runtime_error naming one that is
+    // not, after killing them all.
     void await_all_ready();
     // From now on a worker that dies is relaunched.
     void watch();
