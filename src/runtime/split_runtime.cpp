@@ -69,6 +69,7 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
                 RelaunchPolicy{}.ready_timeout, [] { return std::nullopt; }, [] { return false; });
     rt->supervisor_->await_all_ready();
     rt->swap_in_proxies(model);
+    rt->add_metrics(model);
     rt->supervisor_->watch();
     return rt;
 }
@@ -111,6 +112,17 @@ void SplitRuntime::swap_in_proxies(model::Model& model) {
             if (worker.thread) worker.thread->owned.push_back(std::move(unit));
         }
     }
+}
+
+void SplitRuntime::add_metrics(model::Model& model) {
+    model.time_units();
+    std::vector<std::string> location_of(model.units().size(), "local");
+    for (size_t index = 0; index < workers_.size(); ++index)
+        if (workers_[index])
+            for (const auto& [name, chain_index] : units_[index])
+                location_of[chain_index] = group_.plans[index].name;
+    metrics_.add(unit_time_source(model, std::move(location_of)));
+    metrics_.add(transport_source(*transport_, group_));
 }
 
 std::string SplitRuntime::unavailable() const {

@@ -12,6 +12,7 @@
 #include "kernels/thread_pool.h"
 #include "model/model.h"
 #include "runtime/remote_unit.h"
+#include "runtime/runtime_metrics.h"
 #include "runtime/worker_group.h"
 #include "runtime/worker_supervisor.h"
 
@@ -35,6 +36,8 @@ public:
 
     const WorkerGroup& group() const { return group_; }
     transport::TransportStats transport_stats() const { return transport_->stats(); }
+    // Samples for /metrics: unit times, transport per worker; more sources may be added.
+    MetricsRegistry& metrics() { return metrics_; }
     // Why requests cannot run now ("" when they can): a worker is being relaunched or is down.
     std::string unavailable() const;
 
@@ -48,12 +51,14 @@ private:
     SplitRuntime() = default;
     void launch(model::Model& model, const SplitOptions& options, size_t index);
     void swap_in_proxies(model::Model& model);
+    void add_metrics(model::Model& model);
 
     WorkerGroup group_;
     std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name
     std::unique_ptr<transport::Transport> transport_;
     std::vector<std::unique_ptr<Worker>> workers_;  // by plan index; null for the front end
     std::unique_ptr<WorkerSupervisor> supervisor_;  // the worker processes
+    MetricsRegistry metrics_;
 };
 
 }  // namespace ms::runtime

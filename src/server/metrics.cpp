@@ -91,9 +91,13 @@ void ServerMetrics::record(const ChoiceTimings& timings) {
     ++finished_by_reason_[timings.finish_reason];
 }
 
+std::string model_label(const std::string& model_name) {
+    return "model_name=\"" + escape_label(model_name) + "\"";
+}
+
 std::string ServerMetrics::render(const engine::EngineStats& stats,
                                   const std::string& model_name) const {
-    const std::string model = "model_name=\"" + escape_label(model_name) + "\"";
+    const std::string model = model_label(model_name);
     const double kv_usage =
         stats.kv_blocks_total > 0 ? double(stats.kv_blocks_used) / stats.kv_blocks_total : 0.0;
     std::string out;

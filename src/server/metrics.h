@@ -26,6 +26,9 @@ private:
     uint64_t count_ = 0;
 };
 
+// The label naming the model on every sample: model_name="NAME" (escaped).
+std::string model_label(const std::string& model_name);
+
 // Latencies of one finished choice, in seconds.
 struct ChoiceTimings {
     bool has_first_token = false;

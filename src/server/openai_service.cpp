@@ -65,10 +65,10 @@ void OpenAiService::route(const HttpRequest& request,
     }
     if (path == "/metrics") {
         require_method(request, "GET");
-        return channel->send({200,
-                              "text/plain; version=0.0.4; charset=utf-8",
-                              metrics_.render(engine_.stats(), config_.model_name),
-                              {}});
+        std::string text = metrics_.render(engine_.stats(), config_.model_name);
+        if (config_.runtime_metrics)
+            text += config_.runtime_metrics(model_label(config_.model_name));
+        return channel->send({200, "text/plain; version=0.0.4; charset=utf-8", text, {}});
     }
     if (path == "/v1/models" || path.starts_with(models_prefix)) {
         require_method(request, "GET");

@@ -28,6 +28,9 @@ struct ServiceConfig {
     // Why the model cannot run requests now ("" when it can), e.g. a worker of a split
     // deployment is being relaunched: new requests get 503 with Retry-After meanwhile.
     std::function<std::string()> unavailable;
+    // More /metrics samples (a split deployment's runtime: runtime_metrics.h), given the model's
+    // label; null: none.
+    std::function<std::string(const std::string& model_label)> runtime_metrics;
 };
 
 class OpenAiService {
