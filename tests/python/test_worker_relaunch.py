@@ -68,7 +68,7 @@ def wait_for_503(server, model) -> tuple:
 
 
 def wait_for_log(server, text: str):
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while text not in server.log_text():
         assert time.monotonic() < deadline, f"no '{text}' in the log:\n" + server.log_text()
         time.sleep(0.02)
@@ -136,6 +136,29 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
         report(f"worker relaunch ({transport}): streams failed within "
                f"{max(o['ended'] for o in outcomes) - killed:.2f} s of the kill; serving again "
                f"{back_after:.2f} s after the model file came back")
+    finally:
+        exit_status = server.stop()
+    assert exit_status == 0, server.log_text()
+
+
+def test_a_worker_that_cannot_restart_is_given_up_and_the_server_stays_up(binary, model_path, tmp_path,
+                                                                          shm_prefix):
+    model = tmp_path / "model.gguf"
+    model.symlink_to(model_path)
+    server = Server(binary, model, "-t", 1, "-c", 256, "--deployment",
+                    attention_ffn(tmp_path, "shm", shm_prefix))
+    try:
+        worker = the_worker(server)
+        model.unlink()
+        os.kill(worker, signal.SIGKILL)
+        wait_for_log(server, "giving up on worker ffn/0")
+        assert "relaunch 5 of 5 failed" in server.log_text()
+        headers, refused = wait_for_503(server, server.model)
+        assert "worker ffn/0" in refused["error"]["message"] and "is down" in refused["error"]["message"]
+        assert headers.get("retry-after") == "1"
+        status, _, health = server.request("GET", "/health")
+        assert status == 200 and json.loads(health)["status"] == "degraded", health
+        assert children_of(server.process.pid) == []
     finally:
         exit_status = server.stop()
     assert exit_status == 0, server.log_text()
