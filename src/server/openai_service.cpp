@@ -21,10 +21,7 @@ HttpResponse json_response(int status, const json& body) {
 }
 
 HttpResponse error_response(const ApiError& error) {
-    HttpResponse response{error.status(), "application/json", error.to_json(), {}};
-    if (error.status() == 429 || error.status() == 503)
-        response.headers.emplace_back("Retry-After", "1");
-    return response;
+    return {error.status(), "application/json", error.to_json(), error.headers()};
 }
 
 void require_method(const HttpRequest& request, const char* method) {
