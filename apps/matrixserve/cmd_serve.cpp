@@ -39,6 +39,12 @@ int run(const ServeCommandOptions& o) {
     serve.service.chat_template = tok::ChatTemplate::of_model(model->file(), *vocab);
     serve.service.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
     serve.service.experts = experts.get();
+    if (split) {
+        serve.service.unavailable = [&split] { return split->unavailable(); };
+        serve.service.runtime_metrics = [&split](const std::string& labels) {
+            return split->metrics().render(labels);
+        };
+    }
     if (!o.api_key_file.empty())
         serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
 

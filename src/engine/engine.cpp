@@ -99,7 +99,8 @@ struct Engine::Impl {
     void publish_full_blocks(RequestState& r);
     void emit_token(RequestState& r, const float* row);
     TokenEvent token_event(const RequestState& r, int32_t token, const float* row) const;
-    void finish(RequestState& r, FinishReason reason, const std::string& error = {});
+    void finish(RequestState& r, FinishReason reason, const std::string& error = {},
+                bool retry_later = false);
     void remove_finished();
     void update_stats();
 };
@@ -118,7 +119,8 @@ void Engine::Impl::run() {
         try {
             if (reserve_blocks(step)) execute(step);
         } catch (const std::exception& e) {
-            for (auto& s : step) finish(*s.request, FinishReason::Error, e.what());
+            const bool retry_later = dynamic_cast<const model::UnitUnavailable*>(&e) != nullptr;
+            for (auto& s : step) finish(*s.request, FinishReason::Error, e.what(), retry_later);
         }
         remove_finished();
         update_stats();
@@ -346,13 +348,14 @@ TokenEvent Engine::Impl::token_event(const RequestState& r, int32_t token, const
     return event;
 }
 
-void Engine::Impl::finish(RequestState& r, FinishReason reason, const std::string& error) {
+void Engine::Impl::finish(RequestState& r, FinishReason reason, const std::string& error,
+                          bool retry_later) {
     if (!r.callbacks.on_finish) return;  // already finished
     for (int32_t b : r.blocks) cache.release(b);
     r.blocks.clear();
     update_stats();  // observers of on_finish see the blocks already returned
-    FinishEvent event{reason, error, int32_t(r.request.prompt.size()), r.cached_prompt,
-                      r.generated};
+    FinishEvent event{reason,          error,       int32_t(r.request.prompt.size()),
+                      r.cached_prompt, r.generated, retry_later};
     auto on_finish = std::move(r.callbacks.on_finish);
     r.callbacks.on_finish = nullptr;
     on_finish(event);

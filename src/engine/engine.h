@@ -56,6 +56,7 @@ struct FinishEvent {
     int32_t prompt_tokens = 0;
     int32_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
     int32_t completion_tokens = 0;
+    bool retry_later = false;  // Error: the model could not run now (model::UnitUnavailable)
 };
 
 // Called on the engine thread: keep them short (hand the work to another thread).

@@ -1,5 +1,7 @@
 #include "model/model.h"
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <stdexcept>
 
@@ -82,9 +84,38 @@ int64_t Model::uncompressed_kv_bytes_per_token() const {
     return sum_over_kv_holders(&KvHolder::uncompressed_kv_bytes_per_token);
 }
 
+struct Model::UnitClock {
+    std::atomic<uint64_t> calls{0};
+    std::atomic<uint64_t> nanoseconds{0};
+};
+
 void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits) {
     const StepContext ctx{batch, pool};
+    if (unit_clocks_) return forward_timed(ctx, logits);
     for (auto& unit : units_) unit->forward(ctx, logits);
+}
+
+void Model::forward_timed(const StepContext& ctx, Activations& logits) {
+    using Clock = std::chrono::steady_clock;
+    for (size_t i = 0; i < units_.size(); ++i) {
+        const auto start = Clock::now();
+        units_[i]->forward(ctx, logits);
+        const auto elapsed = std::chrono::nanoseconds(Clock::now() - start).count();
+        unit_clocks_[i].calls.fetch_add(1, std::memory_order_relaxed);
+        unit_clocks_[i].nanoseconds.fetch_add(uint64_t(elapsed), std::memory_order_relaxed);
+    }
+}
+
+void Model::time_units() {
+    if (!unit_clocks_) unit_clocks_ = std::make_unique<UnitClock[]>(units_.size());
+}
+
+std::vector<UnitTime> Model::unit_times() const {
+    std::vector<UnitTime> times;
+    for (size_t i = 0; unit_clocks_ && i < units_.size(); ++i)
+        times.push_back({unit_clocks_[i].calls.load(std::memory_order_relaxed),
+                         unit_clocks_[i].nanoseconds.load(std::memory_order_relaxed)});
+    return times;
 }
 
 }  // namespace ms::model

@@ -1,6 +1,7 @@
 // A loaded model: the mapped GGUF file, its hyperparameters and the chain of units built by
 // its architecture. Colocated execution runs the chain on one thread pool.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -17,6 +18,12 @@ class File;
 namespace ms::model {
 
 class KvHolder;
+
+// Calls of one unit of the chain and the wall time they took (time_units()).
+struct UnitTime {
+    uint64_t calls = 0;
+    uint64_t nanoseconds = 0;
+};
 
 class Model {
 public:
@@ -42,12 +49,22 @@ public:
     // Runs the whole chain on one batch; logits has one row per token that wants logits.
     void forward(const Batch& batch, ThreadPool* pool, Activations& logits);
 
+    // From now on forward() times each unit (for a split deployment's metrics). Off by default,
+    // so the colocated path runs the plain loop. Call before forward() runs anywhere.
+    void time_units();
+    // Per chain index since time_units() (calls that threw are not counted); empty while off.
+    // Safe from any thread.
+    std::vector<UnitTime> unit_times() const;
+
 private:
     Model() = default;
     int64_t sum_over_kv_holders(int64_t (KvHolder::*bytes)() const) const;
+    void forward_timed(const StepContext& ctx, Activations& logits);
+    struct UnitClock;
     std::unique_ptr<gguf::File> file_;
     HParams hparams_;
     std::vector<std::unique_ptr<Unit>> units_;
+    std::unique_ptr<UnitClock[]> unit_clocks_;  // one per unit while timing
 };
 
 // Architectures we can build, for error messages and `inspect`.

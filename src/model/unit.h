@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,13 @@ public:
     // Transforms x in place. Embedding fills x (n_tokens x n_embd) from the batch's tokens;
     // the head leaves x as (n_logit_rows x n_vocab) logits.
     virtual void forward(const StepContext& ctx, Activations& x) = 0;
+};
+
+// Thrown by a unit that cannot run now but should again soon (its worker died and is being
+// relaunched): the step's requests fail, and may be retried later.
+class UnitUnavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
 };
 
 }  // namespace ms::model

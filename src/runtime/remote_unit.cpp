@@ -19,21 +19,26 @@ public:
 
     void forward(const model::StepContext& ctx, model::Activations& x) override {
         std::lock_guard lock(worker_.mutex);
+        if (worker_.broken)
+            unavailable(
+                "the worker is down (its process or connection failed); the front end "
+                "relaunches it");
         try {
             worker_.transport->send_owned(worker_.rank, kUnitRequestTag,
                                           encode_forward(name_, ctx.batch, x));
             decode_reply(worker_.transport->recv(worker_.rank, kUnitReplyTag, kReplyTimeout), x);
         } catch (const transport::TransportError& e) {
             worker_.broken = true;
-            fail(e);
+            unavailable(e.what());
         } catch (const std::runtime_error& e) {
-            fail(e);
+            throw std::runtime_error(context() + e.what());  // the unit failed in the worker
         }
     }
 
 private:
-    [[noreturn]] void fail(const std::runtime_error& e) const {
-        throw std::runtime_error("worker " + worker_.name + " running " + name_ + ": " + e.what());
+    std::string context() const { return "worker " + worker_.name + " running " + name_ + ": "; }
+    [[noreturn]] void unavailable(const std::string& why) const {
+        throw model::UnitUnavailable(context() + why);
     }
 
     std::string name_;

@@ -18,8 +18,8 @@ struct WorkerConnection {
     int rank = 0;
     std::string name;  // role/replica, for error messages
     std::mutex mutex;
-    // Set when the transport failed (the worker died or stopped answering): sending it anything
-    // more would only wait for a restarted worker.
+    // Set when the transport failed (the worker died or stopped answering): requests fail at
+    // once until the worker supervisor has relaunched it and clears the flag.
     std::atomic<bool> broken{false};
 };
 

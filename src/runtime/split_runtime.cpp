@@ -13,11 +13,6 @@
 namespace ms::runtime {
 namespace {
 
-// Loading a model file is quick (mmap); this covers a cold page cache on loaded cores.
-constexpr std::chrono::milliseconds kReadyTimeout{120'000};
-constexpr transport::Milliseconds kReadyPoll{100};
-constexpr std::chrono::milliseconds kStopGrace{5'000};
-
 std::string unique_hub_name() {
     static std::atomic<int> counter{0};
     return "ms-split-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
@@ -55,10 +50,6 @@ struct SplitRuntime::InProcessWorker {
     }
 };
 
-SplitRuntime::Worker::~Worker() {
-    if (pid > 0) reap_worker_process(pid, kStopGrace);
-}
-
 std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
                                                   const SplitOptions& options) {
     std::unique_ptr<SplitRuntime> rt(new SplitRuntime());
@@ -71,12 +62,19 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     for (size_t i = 0; i < n; ++i) rt->units_.push_back(units_of_worker(model, rt->group_, i));
     check_expert_parallel_layers(model, rt->group_);
     rt->workers_.resize(n);
+    rt->supervisor_ = std::make_unique<WorkerSupervisor>(*rt->transport_, RelaunchPolicy{});
     for (size_t i = 0; i < n; ++i)
         if (i != rt->group_.front_end) rt->launch(model, options, i);
     for (size_t i = 0; i < n; ++i)
-        if (i != rt->group_.front_end) rt->await_ready(i);
+        if (rt->workers_[i] && rt->workers_[i]->thread)
+            await_worker_ready(
+                *rt->transport_, int(i), "worker " + rt->group_.plans[i].name,
+                RelaunchPolicy{}.ready_timeout, [] { return std::nullopt; }, [] { return false; });
+    rt->supervisor_->await_all_ready();
     rt->swap_in_proxies(model);
     rt->swap_in_expert_routers(model);
+    rt->add_metrics(model);
+    rt->supervisor_->watch();
     return rt;
 }
 
@@ -100,35 +98,14 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
             }
         });
     } else {
-        worker->pid = launch_worker_process(
-            options.worker_binary,
-            {"worker", "--deployment", options.deployment_file, "--role", plan.role, "--replica",
-             std::to_string(plan.replica), "--model", options.model_path, "--threads",
-             std::to_string(options.threads)});
+        supervisor_->launch(
+            {&worker->connection,
+             group_.peers.addresses[index],
+             {options.worker_binary, "worker", "--deployment", options.deployment_file, "--role",
+              plan.role, "--replica", std::to_string(plan.replica), "--model", options.model_path,
+              "--threads", std::to_string(options.threads)}});
     }
     workers_[index] = std::move(worker);
-}
-
-void SplitRuntime::await_ready(size_t index) {
-    const Worker& worker = *workers_[index];
-    const auto give_up = std::chrono::steady_clock::now() + kReadyTimeout;
-    const std::string who =
-        "worker " + worker.connection.name + " (" + group_.peers.addresses[index] + ")";
-    for (;;) {
-        try {
-            transport_->recv(int(index), kWorkerReadyTag, kReadyPoll);
-            return;
-        } catch (const transport::TransportError& e) {
-            if (e.kind() != transport::TransportError::Kind::timeout)
-                throw std::runtime_error(who + " did not start: " + e.what());
-        }
-        if (worker.pid > 0)
-            if (const auto status = ended_status(worker.pid))
-                throw std::runtime_error(who + " " + *status + " before it was ready");
-        if (std::chrono::steady_clock::now() >= give_up)
-            throw std::runtime_error(who + " was not ready within " +
-                                     std::to_string(kReadyTimeout.count() / 1000) + " s");
-    }
 }
 
 void SplitRuntime::swap_in_proxies(model::Model& model) {
@@ -149,7 +126,23 @@ void SplitRuntime::swap_in_expert_routers(model::Model& model) {
     rebalancer_ = install_expert_routers(model, group_, *transport_, connections);
 }
 
+void SplitRuntime::add_metrics(model::Model& model) {
+    model.time_units();
+    std::vector<std::string> location_of(model.units().size(), "local");
+    for (size_t index = 0; index < workers_.size(); ++index)
+        if (workers_[index])
+            for (const auto& [name, chain_index] : units_[index])
+                location_of[chain_index] = group_.plans[index].name;
+    metrics_.add(unit_time_source(model, std::move(location_of)));
+    metrics_.add(transport_source(*transport_, group_));
+}
+
+std::string SplitRuntime::unavailable() const {
+    return supervisor_->unavailable();
+}
+
 SplitRuntime::~SplitRuntime() {
+    if (supervisor_) supervisor_->stop_relaunching();  // a worker told to stop must stay stopped
     for (size_t index = 0; index < workers_.size(); ++index) {
         if (!workers_[index] || workers_[index]->connection.broken) continue;
         try {
@@ -158,7 +151,8 @@ SplitRuntime::~SplitRuntime() {
             // Already gone: nothing to stop.
         }
     }
-    workers_.clear();  // joins the threads and reaps the processes
+    supervisor_.reset();  // reaps the processes
+    workers_.clear();     // joins the threads
 }
 
 }  // namespace ms::runtime

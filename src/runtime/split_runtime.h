@@ -1,10 +1,9 @@
 // The front end of a split deployment: starts the other workers (child processes running
 // `matrixserve worker`, or threads for the inproc transport), waits until each has loaded its
 // units, and swaps proxies (remote_unit.h) into the model's chain in place of the units that run
-// elsewhere. The model then runs as before; destroying the runtime stops the workers.
+// elsewhere. The model then runs as before; a worker process that dies is relaunched
+// (worker_supervisor.h). Destroying the runtime stops the workers.
 #pragma once
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,7 +14,9 @@
 #include "runtime/expert_host.h"
 #include "runtime/expert_rebalance.h"
 #include "runtime/remote_unit.h"
+#include "runtime/runtime_metrics.h"
 #include "runtime/worker_group.h"
+#include "runtime/worker_supervisor.h"
 
 namespace ms::runtime {
 
@@ -39,27 +40,31 @@ public:
     // The live placement of expert-parallel layers; null when there are none.
     ExpertRebalancer* expert_rebalancer() const { return rebalancer_.get(); }
     transport::TransportStats transport_stats() const { return transport_->stats(); }
+    // Samples for /metrics: unit times, transport per worker; more sources may be added.
+    MetricsRegistry& metrics() { return metrics_; }
+    // Why requests cannot run now ("" when they can): a worker is being relaunched or is down.
+    std::string unavailable() const;
 
 private:
     struct InProcessWorker;
     struct Worker {
         WorkerConnection connection;
-        pid_t pid = 0;                            // a child process, or
-        std::unique_ptr<InProcessWorker> thread;  // a thread of this process
-        ~Worker();
+        std::unique_ptr<InProcessWorker> thread;  // for inproc; else a process of supervisor_
     };
 
     SplitRuntime() = default;
     void launch(model::Model& model, const SplitOptions& options, size_t index);
-    void await_ready(size_t index);
     void swap_in_proxies(model::Model& model);
     void swap_in_expert_routers(model::Model& model);
+    void add_metrics(model::Model& model);
 
     WorkerGroup group_;
     std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name
     std::unique_ptr<transport::Transport> transport_;
     std::vector<std::unique_ptr<Worker>> workers_;  // by plan index; null for the front end
     std::unique_ptr<ExpertRebalancer> rebalancer_;
+    std::unique_ptr<WorkerSupervisor> supervisor_;  // the worker processes
+    MetricsRegistry metrics_;
 };
 
 }  // namespace ms::runtime

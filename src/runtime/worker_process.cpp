@@ -35,6 +35,9 @@ pid_t launch_worker_process(const std::string& binary, const std::vector<std::st
         // Only async-signal-safe calls between fork and exec.
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent) _exit(127);  // the front end died before prctl took effect
+        // The front end's descriptors (its HTTP and UCX listening sockets, its connections) are
+        // not the worker's: a worker holding them would keep them open after the front end.
+        close_range(3, ~0U, 0);
         execv(argv[0], argv.data());
         _exit(127);
     }

@@ -26,6 +26,11 @@ std::string ApiError::to_json() const {
     return dump_json(body);
 }
 
+std::vector<std::pair<std::string, std::string>> ApiError::headers() const {
+    if (status_ == 429 || status_ == 503) return {{"Retry-After", "1"}};
+    return {};
+}
+
 ApiError ApiError::invalid(std::string message, std::string param) {
     return {400, std::move(message), "invalid_request_error", std::move(param)};
 }
@@ -55,6 +60,10 @@ ApiError ApiError::queue_full(std::string message) {
 
 ApiError ApiError::draining() {
     return {503, "The server is shutting down.", "service_unavailable", "", "draining"};
+}
+
+ApiError ApiError::unavailable(std::string message) {
+    return {503, std::move(message), "service_unavailable", "", "unavailable"};
 }
 
 ApiError ApiError::internal(std::string message) {

@@ -4,6 +4,8 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ms::server {
 
@@ -17,6 +19,8 @@ public:
     const std::string& param() const { return param_; }  // empty: null
     const std::string& code() const { return code_; }    // empty: null
     std::string to_json() const;
+    // Extra response headers: Retry-After for 429 and 503.
+    std::vector<std::pair<std::string, std::string>> headers() const;
 
     static ApiError invalid(std::string message, std::string param = {});  // 400
     static ApiError unauthorized();                                        // 401
@@ -25,6 +29,7 @@ public:
     static ApiError too_large(size_t limit_bytes);                         // 413
     static ApiError queue_full(std::string message);                       // 429
     static ApiError draining();                                            // 503
+    static ApiError unavailable(std::string message);                      // 503
     static ApiError internal(std::string message);                         // 500
 
 private:

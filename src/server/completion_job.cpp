@@ -164,8 +164,10 @@ void CompletionJob::on_finish(int32_t index, std::string tail, engine::FinishEve
         usage_.cached_tokens = event.cached_prompt_tokens;
     }
     usage_.completion_tokens += event.completion_tokens;
-    if (event.reason == engine::FinishReason::Error)
+    if (event.reason == engine::FinishReason::Error) {
         error_ = event.error.empty() ? "generation failed" : event.error;
+        retry_later_ = event.retry_later;
+    }
     if (event.reason == engine::FinishReason::Cancelled) error_ = "The request was cancelled.";
     const bool ok = error_.empty();
     if (request_.stream && ok) {
@@ -193,13 +195,14 @@ void CompletionJob::complete() {
 
 // Errors after the reply has started can only be told inside the stream.
 void CompletionJob::fail(const std::string& message) {
-    const auto error = ApiError::internal(message);
+    const auto error = retry_later_ ? ApiError::unavailable(message + "; retry later")
+                                    : ApiError::internal(message);
     if (request_.stream) {
         channel_->write("data: " + error.to_json() + "\n\n");
         channel_->write(sse_done());
         channel_->end_stream();
     } else {
-        channel_->send({error.status(), "application/json", error.to_json(), {}});
+        channel_->send({error.status(), "application/json", error.to_json(), error.headers()});
     }
     const bool cancelled = choices_[0].timings.finish_reason == "cancelled";
     log_request(cancelled ? 499 : error.status(), choices_[0].timings.finish_reason);

@@ -70,6 +70,7 @@ private:
     std::vector<ChoiceState> choices_;
     Usage usage_;
     std::string error_;
+    bool retry_later_ = false;  // the error is the model's being unavailable for now: 503
     size_t finished_count_ = 0;
     bool abandoned_ = false;  // refused at submission: the caller answers with the error
 };

@@ -21,10 +21,7 @@ HttpResponse json_response(int status, const json& body) {
 }
 
 HttpResponse error_response(const ApiError& error) {
-    HttpResponse response{error.status(), "application/json", error.to_json(), {}};
-    if (error.status() == 429 || error.status() == 503)
-        response.headers.emplace_back("Retry-After", "1");
-    return response;
+    return {error.status(), "application/json", error.to_json(), error.headers()};
 }
 
 void require_method(const HttpRequest& request, const char* method) {
@@ -66,7 +63,9 @@ void OpenAiService::route(const HttpRequest& request,
     if (path == "/metrics") {
         require_method(request, "GET");
         std::string text = metrics_.render(engine_.stats(), config_.model_name);
-        if (config_.experts) text += config_.experts->metrics(model_label(config_.model_name));
+        const std::string label = model_label(config_.model_name);
+        if (config_.experts) text += config_.experts->metrics(label);
+        if (config_.runtime_metrics) text += config_.runtime_metrics(label);
         return channel->send({200, "text/plain; version=0.0.4; charset=utf-8", text, {}});
     }
     if (path == "/v1/experts" || path == "/v1/experts/rebalance") {
@@ -96,6 +95,12 @@ void OpenAiService::require_key(const HttpRequest& request) const {
 
 void OpenAiService::require_serving() const {
     if (draining_) throw ApiError::draining();
+    if (const std::string why = unavailable(); !why.empty())
+        throw ApiError::unavailable("The model cannot run requests now: " + why + ".");
+}
+
+std::string OpenAiService::unavailable() const {
+    return config_.unavailable ? config_.unavailable() : std::string();
 }
 
 void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& request,
@@ -129,6 +134,9 @@ HttpResponse OpenAiService::experts(const HttpRequest& request, const std::strin
 
 HttpResponse OpenAiService::health() const {
     if (draining_) return error_response(ApiError::draining());
+    // The server itself is up; completions get 503 until the model can run again.
+    if (const std::string why = unavailable(); !why.empty())
+        return json_response(200, {{"status", "degraded"}, {"message", why}});
     return json_response(200, {{"status", "ok"}});
 }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -26,6 +27,12 @@ struct ServiceConfig {
     RequestLimits limits;
     std::chrono::milliseconds request_timeout{0};  // 0: none; else finish_reason "length"
     ExpertEndpoints* experts = nullptr;            // null: no /v1/experts (a dense model)
+    // Why the model cannot run requests now ("" when it can), e.g. a worker of a split
+    // deployment is being relaunched: new requests get 503 with Retry-After meanwhile.
+    std::function<std::string()> unavailable;
+    // More /metrics samples (a split deployment's runtime: runtime_metrics.h), given the model's
+    // label; null: none.
+    std::function<std::string(const std::string& model_label)> runtime_metrics;
 };
 
 class OpenAiService {
@@ -41,6 +48,7 @@ private:
     void route(const HttpRequest& request, const std::shared_ptr<ResponseChannel>& channel);
     void require_key(const HttpRequest& request) const;
     void require_serving() const;
+    std::string unavailable() const;
     void start_completion(Endpoint endpoint, const HttpRequest& request,
                           const std::shared_ptr<ResponseChannel>& channel);
     HttpResponse health() const;

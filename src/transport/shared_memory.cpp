@@ -144,20 +144,15 @@ private:
     };
 
     // Maps the peer's segment and attaches to our ring there. A peer found gone is reported
-    // once; the next send waits for its replacement. Whether the owner process still runs is
+    // once, unless a replacement already runs (a restarted worker): that one is reached at once.
+    // Otherwise the next send waits for the replacement. Whether the owner process still runs is
     // checked once per liveness slice, not per message.
     void connect(Outbound& link, int peer, Clock::time_point deadline) {
         if (link.segment && !peer_still_there(link)) {
             link.segment.reset();
-            throw_peer_gone(peer, "before sending");
+            if (!open_peer(link, peer)) throw_peer_gone(peer, "before sending");
         }
-        while (!link.segment) {
-            link.segment = Segment::try_open(names_[peer], uint32_t(size()));
-            link.checked = Clock::now();
-            if (link.segment) {
-                forget_previous_incarnation(peer);
-                break;
-            }
+        while (!open_peer(link, peer)) {
             if (Clock::now() >= deadline)
                 throw_timeout(peer, "waiting for shm://" + names_[peer].substr(1) + " of",
                               options_.connect_timeout);
@@ -170,6 +165,17 @@ private:
             control.writer = self_;
             control.writer_state.store(uint32_t(WriterState::attached), std::memory_order_release);
         }
+    }
+
+    // True once the link maps a live segment of the peer; a newly mapped one may follow a dead
+    // incarnation of the peer whose leftovers in our ring are stale.
+    bool open_peer(Outbound& link, int peer) {
+        if (link.segment) return true;
+        link.segment = Segment::try_open(names_[peer], uint32_t(size()));
+        link.checked = Clock::now();
+        if (!link.segment) return false;
+        forget_previous_incarnation(peer);
+        return true;
     }
 
     static bool peer_still_there(Outbound& link) {

@@ -36,12 +36,12 @@ private:
 
 }  // namespace
 
-Transport::Transport(int rank, int size)
-    : rank_(rank), size_(size), counters_(std::make_unique<Counters>()) {
+Transport::Transport(int rank, int size) : rank_(rank), size_(size) {
     if (size < 1 || rank < 0 || rank >= size)
         throw TransportError(TransportError::Kind::invalid_argument, -1,
                              "transport: rank " + std::to_string(rank) + " is not in 0.." +
                                  std::to_string(size - 1));
+    counters_ = std::make_unique<Counters[]>(size_t(size));
 }
 
 Transport::~Transport() = default;
@@ -55,34 +55,52 @@ void Transport::check_peer(int peer) const {
 
 void Transport::send(int peer, Tag tag, std::span<const std::byte> bytes) {
     check_peer(peer);
-    CallTimer timer(counters_->send_nanoseconds);
+    Counters& counters = counters_[size_t(peer)];
+    CallTimer timer(counters.send_nanoseconds);
     do_send(peer, tag, bytes);
-    counters_->messages_sent++;
-    counters_->bytes_sent += bytes.size();
+    counters.messages_sent++;
+    counters.bytes_sent += bytes.size();
 }
 
 void Transport::send_owned(int peer, Tag tag, Bytes&& bytes) {
     check_peer(peer);
-    CallTimer timer(counters_->send_nanoseconds);
+    Counters& counters = counters_[size_t(peer)];
+    CallTimer timer(counters.send_nanoseconds);
     const size_t n = bytes.size();
     do_send_owned(peer, tag, std::move(bytes));
-    counters_->messages_sent++;
-    counters_->bytes_sent += n;
+    counters.messages_sent++;
+    counters.bytes_sent += n;
 }
 
 Bytes Transport::recv(int peer, Tag tag, Milliseconds timeout) {
     check_peer(peer);
-    CallTimer timer(counters_->recv_nanoseconds);
+    Counters& counters = counters_[size_t(peer)];
+    CallTimer timer(counters.recv_nanoseconds);
     Bytes message = do_recv(peer, tag, timeout);
-    counters_->messages_received++;
-    counters_->bytes_received += message.size();
+    counters.messages_received++;
+    counters.bytes_received += message.size();
     return message;
 }
 
 TransportStats Transport::stats() const {
-    return {counters_->messages_sent.load(),     counters_->bytes_sent.load(),
-            counters_->messages_received.load(), counters_->bytes_received.load(),
-            counters_->send_nanoseconds.load(),  counters_->recv_nanoseconds.load()};
+    TransportStats total;
+    for (int peer = 0; peer < size_; ++peer) {
+        const TransportStats one = stats(peer);
+        total.messages_sent += one.messages_sent;
+        total.bytes_sent += one.bytes_sent;
+        total.messages_received += one.messages_received;
+        total.bytes_received += one.bytes_received;
+        total.send_nanoseconds += one.send_nanoseconds;
+        total.recv_nanoseconds += one.recv_nanoseconds;
+    }
+    return total;
+}
+
+TransportStats Transport::stats(int peer) const {
+    check_peer(peer);
+    const Counters& c = counters_[size_t(peer)];
+    return {c.messages_sent.load(),  c.bytes_sent.load(),       c.messages_received.load(),
+            c.bytes_received.load(), c.send_nanoseconds.load(), c.recv_nanoseconds.load()};
 }
 
 std::unique_ptr<Transport> make_transport(const PeerTable& table, int rank,

@@ -51,8 +51,8 @@ private:
     int peer_;
 };
 
-// Cumulative per-transport counters, for /metrics. Times are wall time spent inside the calls
-// (recv time includes waiting for the peer).
+// Cumulative counters, for /metrics, of a whole transport or of its traffic with one peer. Times
+// are wall time spent inside the calls (recv time includes waiting for the peer).
 struct TransportStats {
     uint64_t messages_sent = 0;
     uint64_t bytes_sent = 0;
@@ -78,7 +78,8 @@ public:
     // The next message from peer with this tag; throws TransportError after timeout.
     Bytes recv(int peer, Tag tag, Milliseconds timeout);
 
-    TransportStats stats() const;
+    TransportStats stats() const;          // with every peer
+    TransportStats stats(int peer) const;  // with one peer
 
 protected:
     Transport(int rank, int size);
@@ -94,7 +95,7 @@ private:
     void check_peer(int peer) const;
     int rank_;
     int size_;
-    std::unique_ptr<Counters> counters_;
+    std::unique_ptr<Counters[]> counters_;  // per peer
 };
 
 // Ranks 0..n-1 and their addresses; all addresses use one scheme:

@@ -13,6 +13,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -63,26 +65,57 @@ sockaddr_in socket_address(const UcxAddress& address) {
 }
 
 // UCX 1.13 accepts a connection only when the address it arrived on is an interface's address
-// (127.0.0.2 is routed by `lo` but is not its address), and its TCP lanes use the device's main
-// address (so aliases added to `lo` fail too). Refuse such a listener up front instead of
-// silently dropping every peer; on one host, ranks share 127.0.0.1 with different ports.
-void require_interface_address(const UcxAddress& address) {
-    sockaddr_in wanted = socket_address(address);
-    if (wanted.sin_addr.s_addr == htonl(INADDR_ANY)) return;
+// (127.0.0.2 is routed by `lo` but is not its address). Its TCP lanes listen on the interface's
+// first address while peers dial the address they reached the listener on, so a secondary
+// address (an alias added to `lo`, also in a private network namespace) gets every transfer
+// refused. Refuse such a listener up front instead of failing each peer after its timeout; on
+// one host, ranks share 127.0.0.1 with different ports.
+struct InterfaceAddress {
+    std::string device;
+    in_addr_t first = 0;  // the device's first IPv4 address
+};
+
+in_addr_t ipv4_of(const ifaddrs* entry) {
+    return entry->ifa_addr != nullptr && entry->ifa_addr->sa_family == AF_INET
+               ? reinterpret_cast<const sockaddr_in*>(entry->ifa_addr)->sin_addr.s_addr
+               : in_addr_t(0);
+}
+
+// The interface holding `wanted`; nullopt when none does. When the interfaces cannot be listed,
+// `wanted` counts as a first address (UCX will decide).
+std::optional<InterfaceAddress> interface_holding(in_addr_t wanted) {
     ifaddrs* interfaces = nullptr;
-    if (getifaddrs(&interfaces) != 0) return;  // cannot tell: let UCX decide
-    bool found = false;
-    for (ifaddrs* i = interfaces; i != nullptr && !found; i = i->ifa_next)
-        found = i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET &&
-                reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr ==
-                    wanted.sin_addr.s_addr;
+    if (getifaddrs(&interfaces) != 0) return InterfaceAddress{"", wanted};
+    std::optional<InterfaceAddress> found;
+    for (const ifaddrs* i = interfaces; i != nullptr && !found; i = i->ifa_next)
+        if (ipv4_of(i) == wanted) found = InterfaceAddress{i->ifa_name};
+    for (const ifaddrs* i = interfaces; found && i != nullptr && !found->first; i = i->ifa_next)
+        if (found->device == i->ifa_name) found->first = ipv4_of(i);
     freeifaddrs(interfaces);
-    if (!found)
+    return found;
+}
+
+void require_interface_address(const UcxAddress& address) {
+    const in_addr_t wanted = socket_address(address).sin_addr.s_addr;
+    if (wanted == htonl(INADDR_ANY)) return;
+    const std::string on_one_host = " (on one host use 127.0.0.1 and one port per rank)";
+    const auto holder = interface_holding(wanted);
+    if (!holder)
         fail(Kind::invalid_argument, -1,
              address.host +
-                 " is not the address of a network interface, so UCX would drop "
-                 "every connection to it (on one host use 127.0.0.1 and one port per "
-                 "rank)");
+                 " is not the address of a network interface, so UCX would drop every "
+                 "connection to it" +
+                 on_one_host);
+    if (holder->first != wanted) {
+        char first[INET_ADDRSTRLEN] = {};
+        inet_ntop(AF_INET, &holder->first, first, sizeof first);
+        fail(Kind::invalid_argument, -1,
+             address.host + " is a secondary address of " + holder->device + " (its first is " +
+                 first +
+                 "): UCX's TCP lanes listen on the first address, so every transfer to this "
+                 "rank would be refused" +
+                 on_one_host);
+    }
 }
 
 // UCS_INPROGRESS while `request` runs; otherwise its final status, and the request is freed.

@@ -187,6 +187,40 @@ TEST_F(EngineTest, PastDeadlineEndsTheRequest) {
     EXPECT_EQ(Collector(engine, request).get().finish.reason, FinishReason::Deadline);
 }
 
+// Stands in for the head while `failure` is set: throws it (a remote unit whose worker is gone).
+struct FailingUnit final : ms::model::Unit {
+    std::string name() const override { return inner->name(); }
+    void forward(const ms::model::StepContext& ctx, ms::model::Activations& x) override {
+        if (failure) std::rethrow_exception(failure);
+        inner->forward(ctx, x);
+    }
+    std::unique_ptr<ms::model::Unit> inner;
+    std::exception_ptr failure;
+};
+
+TEST_F(EngineTest, AnUnavailableUnitFailsTheStepAsRetryableAndServingGoesOn) {
+    auto failing = std::make_unique<FailingUnit>();
+    FailingUnit* unit = failing.get();
+    unit->inner = model_->replace_unit(model_->units().size() - 1, std::move(failing));
+    Engine engine(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+
+    unit->failure = std::make_exception_ptr(ms::model::UnitUnavailable("worker ffn/0 is gone"));
+    const auto unavailable = Collector(engine, greedy(prompt_of(10, 7), 4)).get().finish;
+    EXPECT_EQ(unavailable.reason, FinishReason::Error);
+    EXPECT_EQ(unavailable.error, "worker ffn/0 is gone");
+    EXPECT_TRUE(unavailable.retry_later);
+
+    unit->failure = std::make_exception_ptr(std::runtime_error("the unit is broken"));
+    const auto broken = Collector(engine, greedy(prompt_of(10, 7), 4)).get().finish;
+    EXPECT_EQ(broken.reason, FinishReason::Error);
+    EXPECT_FALSE(broken.retry_later);
+
+    unit->failure = nullptr;
+    const auto served = Collector(engine, greedy(prompt_of(10, 7), 4)).get();
+    EXPECT_EQ(served.finish.reason, FinishReason::Length);
+    EXPECT_EQ(served.tokens, alone(*reference_model_, prompt_of(10, 7), 4));
+}
+
 TEST_F(EngineTest, LogprobsAreNormalisedAndRanked) {
     Engine engine(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
     auto request = greedy(prompt_of(10, 6), 3);

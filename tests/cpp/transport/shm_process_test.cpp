@@ -132,5 +132,39 @@ TEST(SharedMemoryProcesses, RestartedPeerIsReachedAgain) {
     }
 }
 
+// Until the new process attaches to our ring, a receive reports the old one gone.
+void wait_for_hello(Transport& parent) {
+    const auto give_up = std::chrono::steady_clock::now() + kWait;
+    for (;;) {
+        try {
+            parent.recv(1, 2, kWait);
+            return;
+        } catch (const TransportError& error) {
+            ASSERT_EQ(error.kind(), TransportError::Kind::peer_gone) << error.what();
+            ASSERT_LT(std::chrono::steady_clock::now(), give_up);
+            std::this_thread::sleep_for(1ms);
+        }
+    }
+}
+
+// A worker relaunched by its supervisor after the old one was reaped: the sender has not sent
+// since the death, so its first send must reach the new process instead of reporting the old one.
+TEST(SharedMemoryProcesses, PeerReplacedBeforeTheNextSendIsReachedAtOnce) {
+    const PeerTable table = unique_table("shm", 2);
+    auto parent = make_transport(table, 0);
+    const auto echo_after_hello = [](Transport& t) {
+        t.send(0, 2, {});
+        t.send(0, 1, t.recv(0, 1, kWait));
+    };
+    for (int incarnation = 0; incarnation < 2; ++incarnation) {
+        const pid_t child = spawn_rank1(table, {}, echo_after_hello);
+        wait_for_hello(*parent);
+        const Bytes sent = pattern(100, uint32_t(incarnation));
+        EXPECT_NO_THROW(parent->send(1, 1, sent));
+        EXPECT_EQ(parent->recv(1, 1, kWait), sent);
+        EXPECT_EQ(wait_exit_code(child), 0);
+    }
+}
+
 }  // namespace
 }  // namespace ms::transport

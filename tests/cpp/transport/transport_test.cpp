@@ -131,6 +131,22 @@ TEST_P(TransportTest, CountsBytesAndMessages) {
     EXPECT_GT(received.recv_nanoseconds, 0u);
 }
 
+TEST_P(TransportTest, CountsPerPeer) {
+    auto group = make_group(3);
+    group[0]->send(1, 1, pattern(100, 1));
+    group[0]->send(2, 1, pattern(30, 2));
+    group[0]->send(2, 1, pattern(7, 3));
+    group[2]->send(0, 1, pattern(5, 4));
+    group[0]->recv(2, 1, kWait);
+    EXPECT_EQ(group[0]->stats(1).bytes_sent, 100u);
+    EXPECT_EQ(group[0]->stats(2).bytes_sent, 37u);
+    EXPECT_EQ(group[0]->stats(2).messages_sent, 2u);
+    EXPECT_EQ(group[0]->stats(2).bytes_received, 5u);
+    EXPECT_EQ(group[0]->stats(1).messages_received, 0u);
+    EXPECT_EQ(group[0]->stats().bytes_sent, 137u);
+    EXPECT_THROW(group[0]->stats(3), TransportError);
+}
+
 TEST_P(TransportTest, RejectsAPeerOutsideTheTable) {
     auto group = make_group(2);
     EXPECT_THROW(group[0]->send(2, 1, {}), TransportError);

@@ -1,0 +1,98 @@
+// Keeps the worker processes of a split deployment running. A thread notices a worker whose
+// process ended (waitpid) or whose connection failed while it still runs; it marks the worker
+// unavailable, so requests for its units fail at once instead of waiting for it, relaunches it
+// (bounded attempts with a doubling backoff, each logged on stderr), waits for its ready message
+// and puts it back in service.
+#pragma once
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/remote_unit.h"
+#include "transport/transport.h"
+
+namespace ms::runtime {
+
+struct RelaunchPolicy {
+    int attempts = 5;                                  // per outage; then the worker stays down
+    std::chrono::milliseconds first_backoff{250};      // before the second attempt, then doubled
+    std::chrono::milliseconds poll{50};                // how often the processes are looked at
+    std::chrono::milliseconds ready_timeout{120'000};  // mmap of a cold file on loaded cores
+};
+
+// Waits for the ready message of the worker at `rank`. `ended` tells whether (and how) its
+// process ended, `cancelled` whether to give up; both are asked between polls. Throws
+// std::runtime_error naming `who` when the worker ends, does not answer in time or is cancelled.
+void await_worker_ready(transport::Transport& transport, int rank, const std::string& who,
+                        std::chrono::milliseconds timeout,
+                        const std::function<std::optional<std::string>()>& ended,
+                        const std::function<bool()>& cancelled);
+
+class WorkerSupervisor {
+public:
+    struct Child {
+        WorkerConnection* connection = nullptr;  // outlives the supervisor
+        std::string address;                     // the worker's transport address
+        std::vector<std::string> argv;           // binary and arguments that start it
+    };
+
+    WorkerSupervisor(transport::Transport& transport, RelaunchPolicy policy);
+    // Stops relaunching and reaps every worker, killing one still running after a grace period.
+    ~WorkerSupervisor();
+    WorkerSupervisor(const WorkerSupervisor&) = delete;
+    WorkerSupervisor& operator=(const WorkerSupervisor&) = delete;
+
+    // Starts the worker's process. Call before watch().
+    void launch(Child child);
+    // Waits until every launched worker is ready; throws std::runtime_error naming one that is
+    // not, after killing them all.
+    void await_all_ready();
+    // From now on a worker that dies is relaunched.
+    void watch();
+    // No more relaunches (before the workers are told to stop); waits for one in progress.
+    void stop_relaunching();
+    // Why some worker cannot serve now ("" when all can), e.g. "worker ffn/0 is being relaunched
+    // (it was killed by signal 9)".
+    std::string unavailable() const;
+
+private:
+    struct Supervised {
+        Child child;
+        pid_t pid = 0;
+        std::string down;  // why it is unavailable; "" while it serves
+        bool given_up = false;
+    };
+
+    std::string who(const Supervised& worker) const;
+    void run();
+    std::optional<std::string> lost(Supervised& worker);
+    void relaunch(Supervised& worker, const std::string& why);
+    void relaunch_with_retries(Supervised& worker, const std::string& why);
+    bool try_relaunch(Supervised& worker, int attempt);
+    void discard_stale_messages(Supervised& worker);
+    void set_down(Supervised& worker, std::string why);
+    bool stopping() const;
+    void start_process(Supervised& worker);
+    std::optional<std::string> process_ended(Supervised& worker);
+    void kill_process(Supervised& worker);
+    void reap_all();
+
+    transport::Transport& transport_;
+    RelaunchPolicy policy_;
+    std::vector<Supervised> workers_;
+    mutable std::mutex mutex_;  // guards the `down` texts and the flags below
+    std::condition_variable wake_;
+    bool relaunching_stopped_ = false;
+    bool relaunch_in_progress_ = false;
+    bool exiting_ = false;
+    std::thread thread_;
+};
+
+}  // namespace ms::runtime

@@ -1,0 +1,164 @@
+"""A worker of a split deployment that dies under `serve` (issue 5): the requests it was running
+end at once with an error naming it, the server stays up and answers new requests with 503 and
+Retry-After while the worker is down, relaunches it, and then serves the same greedy completions
+as before."""
+import json
+import os
+import pathlib
+import signal
+import threading
+import time
+
+import openai
+import pytest
+
+from server_fixtures import Server
+from test_split_deployment import UCX_ON_LOOPBACK, attention_ffn, has_ucx, shm_prefix  # noqa: F401
+
+PROMPTS = ["Once upon a time", "The capital of France is"]
+
+
+def greedy_texts(client, model) -> list:
+    return [client.completions.create(model=model, prompt=p, max_tokens=16, temperature=0).choices[0].text
+            for p in PROMPTS]
+
+
+def stream_until_error(client, model, outcome: dict, started: threading.Event):
+    """Streams a long completion; records when and how it ended."""
+    try:
+        stream = client.completions.create(model=model, prompt="Once upon a time", max_tokens=1000,
+                                           temperature=0, stream=True)
+        for _ in stream:
+            started.set()
+        outcome["error"] = None
+    except openai.APIError as error:
+        outcome["error"] = str(error)
+    outcome["ended"] = time.monotonic()
+
+
+def children_of(pid: int) -> list:
+    """Children of every thread: a relaunched worker is the child of the supervisor's thread."""
+    children = []
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            pass
+    return children
+
+
+def the_worker(server) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if children := children_of(server.process.pid):
+            return children[0]
+        time.sleep(0.05)
+    pytest.fail("the server has no worker process")
+
+
+def refused_while_down(server, model) -> tuple:
+    """A request while the worker is down: 503 whether it arrives before the front end noticed
+    the death (it fails in the engine) or after (refused at once)."""
+    status, headers, body = server.request("POST", "/v1/completions",
+                                           {"model": model, "prompt": "Hi", "max_tokens": 1})
+    assert status == 503, body
+    return headers, json.loads(body)
+
+
+def wait_for_log(server, text: str):
+    deadline = time.monotonic() + 30
+    while text not in server.log_text():
+        assert time.monotonic() < deadline, f"no '{text}' in the log:\n" + server.log_text()
+        time.sleep(0.02)
+
+
+def wait_until_healthy(server, timeout=30.0) -> float:
+    start = time.monotonic()
+    while time.monotonic() < start + timeout:
+        status, _, body = server.request("GET", "/health")
+        assert status == 200, body
+        if json.loads(body)["status"] == "ok":
+            return time.monotonic() - start
+        time.sleep(0.05)
+    pytest.fail("the worker did not come back:\n" + server.log_text())
+
+
+@pytest.mark.parametrize("transport", ["shm", "ucx"])
+def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, tmp_path, shm_prefix,
+                                                           transport, monkeypatch, report):
+    if transport == "ucx":
+        if not has_ucx(binary, tmp_path):
+            pytest.skip("this build has no UCX")
+        for name in ("UCX_TLS", "UCX_NET_DEVICES"):
+            monkeypatch.setenv(name, UCX_ON_LOOPBACK[name])
+    # The workers map the model through this link: while it is gone, relaunches fail, which
+    # keeps the worker down long enough to see the 503s and exercises the retries.
+    model = tmp_path / "model.gguf"
+    model.symlink_to(model_path)
+    server = Server(binary, model, "-t", 1, "-c", 2048, "--deployment",
+                    attention_ffn(tmp_path, transport, shm_prefix))
+    try:
+        client = server.client()
+        before = greedy_texts(client, server.model)
+        outcomes = [{} for _ in range(3)]
+        started = [threading.Event() for _ in outcomes]
+        streams = [threading.Thread(target=stream_until_error, args=(client, server.model, o, s))
+                   for o, s in zip(outcomes, started)]
+        for thread in streams:
+            thread.start()
+        for event in started:
+            assert event.wait(60), "a stream produced no token"
+        worker = the_worker(server)
+        model.unlink()
+        os.kill(worker, signal.SIGKILL)
+        killed = time.monotonic()
+
+        headers, refused = refused_while_down(server, server.model)
+        assert headers.get("retry-after") == "1"
+        assert "worker ffn/0" in refused["error"]["message"], refused
+        wait_for_log(server, "relaunch 1 of 5 failed")
+        _, refused = refused_while_down(server, server.model)
+        assert "worker ffn/0 (" in refused["error"]["message"] and "relaunched" in refused["error"]["message"]
+        status, _, health = server.request("GET", "/health")
+        assert status == 200 and json.loads(health)["status"] == "degraded", health
+        model.symlink_to(model_path)
+
+        for thread in streams:
+            thread.join(30)
+            assert not thread.is_alive(), "a stream hangs after its worker was killed"
+        for outcome in outcomes:
+            assert outcome["error"] and "worker ffn/0" in outcome["error"], outcome
+            assert outcome["ended"] - killed < 3.0, outcome
+        back_after = wait_until_healthy(server)
+        assert the_worker(server) != worker
+        assert greedy_texts(client, server.model) == before
+        assert "worker ffn/0" in server.log_text() and "is back" in server.log_text()
+        report(f"worker relaunch ({transport}): streams failed within "
+               f"{max(o['ended'] for o in outcomes) - killed:.2f} s of the kill; serving again "
+               f"{back_after:.2f} s after the model file came back")
+    finally:
+        exit_status = server.stop()
+    assert exit_status == 0, server.log_text()
+
+
+def test_a_worker_that_cannot_restart_is_given_up_and_the_server_stays_up(binary, model_path, tmp_path,
+                                                                          shm_prefix):
+    model = tmp_path / "model.gguf"
+    model.symlink_to(model_path)
+    server = Server(binary, model, "-t", 1, "-c", 256, "--deployment",
+                    attention_ffn(tmp_path, "shm", shm_prefix))
+    try:
+        worker = the_worker(server)
+        model.unlink()
+        os.kill(worker, signal.SIGKILL)
+        wait_for_log(server, "giving up on worker ffn/0")
+        assert "relaunch 5 of 5 failed" in server.log_text()
+        headers, refused = refused_while_down(server, server.model)
+        assert "worker ffn/0" in refused["error"]["message"] and "is down" in refused["error"]["message"]
+        assert headers.get("retry-after") == "1"
+        status, _, health = server.request("GET", "/health")
+        assert status == 200 and json.loads(health)["status"] == "degraded", health
+        assert children_of(server.process.pid) == []
+    finally:
+        exit_status = server.stop()
+    assert exit_status == 0, server.log_text()
