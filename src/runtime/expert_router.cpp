@@ -30,6 +30,7 @@ ExpertRouter::ExpertRouter(std::unique_ptr<model::MoeLayer> layer, transport::Tr
         if (!workers_.count(rank))
             throw std::invalid_argument(name() + ": no connection to expert rank " +
                                         std::to_string(rank));
+    for (const auto& [rank, worker] : workers_) told_relaunch_[rank] = worker->relaunches;
     exchange_ = std::make_unique<transport::ExpertExchange>(
         transport_, placement, layer_->experts().source().n_embd, options_);
 }
@@ -39,6 +40,7 @@ void ExpertRouter::forward(const model::StepContext& ctx, model::Activations& x)
     router.route(ctx, x);
     const transport::ExchangeId id{next_step_++, 0, uint32_t(layer())};
     try {
+        prepare_workers();
         for (int rank : placement().expert_ranks())
             transport_.send(rank, kUnitRequestTag, encode_serve_experts(id));
         exchange_->dispatch(id, router.normed().data, routes(router), int(router.n_used()));
@@ -59,8 +61,7 @@ void ExpertRouter::set_placement(const transport::ExpertPlacement& placement) {
             throw std::invalid_argument(name() + ": no connection to expert rank " +
                                         std::to_string(rank));
     try {
-        for (int rank : told)
-            transport_.send(rank, kUnitRequestTag, encode_place_experts(layer(), placement));
+        for (int rank : told) send_placement(rank, placement);
     } catch (const transport::TransportError& e) {
         fail(e);
     }
@@ -76,12 +77,30 @@ std::span<const transport::ExpertRoute> ExpertRouter::routes(const model::MoeRou
     return routes_;
 }
 
+void ExpertRouter::prepare_workers() {
+    for (const auto& [rank, worker] : workers_) {
+        if (worker->broken)
+            throw model::UnitUnavailable("worker " + worker->name + " running " + name() +
+                                         " experts: the worker is down; the front end "
+                                         "relaunches it");
+        if (worker->relaunches != told_relaunch_[rank]) send_placement(rank, placement());
+    }
+}
+
+void ExpertRouter::send_placement(int rank, const transport::ExpertPlacement& placement) {
+    const uint32_t relaunches = workers_.at(rank)->relaunches;
+    transport_.send(rank, kUnitRequestTag, encode_place_experts(layer(), placement));
+    told_relaunch_[rank] = relaunches;
+}
+
 void ExpertRouter::fail(const transport::TransportError& e) const {
     const auto it = workers_.find(e.peer());
     if (it == workers_.end()) throw std::runtime_error(name() + " experts: " + e.what());
-    if (e.kind() != transport::TransportError::Kind::invalid_argument) it->second->broken = true;
-    throw std::runtime_error("worker " + it->second->name + " running " + name() +
-                             " experts: " + e.what());
+    const std::string what = "worker " + it->second->name + " running " + name() + " experts: ";
+    if (e.kind() == transport::TransportError::Kind::invalid_argument)
+        throw std::runtime_error(what + e.what());
+    it->second->broken = true;
+    throw model::UnitUnavailable(what + e.what());
 }
 
 }  // namespace ms::runtime

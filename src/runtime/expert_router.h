@@ -21,7 +21,8 @@ public:
 
     std::string name() const override { return layer_->name(); }
     int layer() const { return int(layer_->layer()); }
-    // Errors are std::runtime_error naming the worker and the layer.
+    // Errors are std::runtime_error naming the worker and the layer; model::UnitUnavailable when
+    // a worker is down or its transport failed (the supervisor relaunches it).
     void forward(const model::StepContext& ctx, model::Activations& x) override;
 
     const transport::ExpertPlacement& placement() const { return exchange_->placement(); }
@@ -31,6 +32,10 @@ public:
 
 private:
     std::span<const transport::ExpertRoute> routes(const model::MoeRouter& router);
+    // Throws model::UnitUnavailable while a worker is down; resends the placement to a worker
+    // relaunched since this layer last told it.
+    void prepare_workers();
+    void send_placement(int rank, const transport::ExpertPlacement& placement);
     [[noreturn]] void fail(const transport::TransportError& e) const;
 
     std::unique_ptr<model::MoeLayer> layer_;
@@ -38,6 +43,7 @@ private:
     transport::ExchangeOptions options_;
     std::unique_ptr<transport::ExpertExchange> exchange_;
     std::map<int, WorkerConnection*> workers_;
+    std::map<int, uint32_t> told_relaunch_;  // per rank: its relaunch count when last told
     uint32_t next_step_ = 0;
     std::vector<transport::ExpertRoute> routes_;
     model::Activations routed_sum_;

@@ -21,6 +21,9 @@ struct WorkerConnection {
     // Set when the transport failed (the worker died or stopped answering): requests fail at
     // once until the worker supervisor has relaunched it and clears the flag.
     std::atomic<bool> broken{false};
+    // Times the supervisor brought the worker back: a relaunched worker starts from the
+    // deployment's plan, so state the front end changed since (expert placement) must be resent.
+    std::atomic<uint32_t> relaunches{0};
 };
 
 // Errors (the worker died, timed out or reported a failure) are std::runtime_error naming the

@@ -178,6 +178,7 @@ bool WorkerSupervisor::try_relaunch(Supervised& worker, int attempt) {
         kill_process(worker);
         return false;
     }
+    ++worker.child.connection->relaunches;
     worker.child.connection->broken = false;
     set_down(worker, "");
     std::fprintf(stderr, "matrixserve: %s is back (pid %d, relaunched in %.2f s)\n",

@@ -4,6 +4,9 @@ moves or copies experts between expert workers while requests run, without a fai
 changed greedy output."""
 import concurrent.futures
 import json
+import os
+import pathlib
+import signal
 
 import pytest
 
@@ -108,5 +111,32 @@ def test_moving_experts_under_load_keeps_every_request_and_output(binary, tmp_pa
         report(f"live rebalance under {len(load)} requests (4 at once): moved L2E1, copied L3E3, "
                f"then planned {[(m['kind'], m['layer'], m['expert']) for m in planned['moves']]} "
                f"(load {planned['load_before']} -> {planned['load_after']}); no failure, same text")
+    finally:
+        assert server.stop() == 0, server.log_text()
+
+
+def test_a_relaunched_expert_worker_is_given_the_live_placement(binary, tmp_path, shm_prefix):
+    """The relaunched worker starts from the deployment's plan; the router must tell it the
+    experts it holds now, or tokens of a moved expert would reach a worker without it."""
+    from test_worker_relaunch import children_of, wait_for_log, wait_until_healthy
+    server = Server(binary, MODEL, "-t", 1, "-c", 512, "--deployment",
+                    experts_over_two_workers(tmp_path, shm_prefix))
+    try:
+        client = server.client()
+        expected = [complete(client, server.model, p) for p in PROMPTS]
+        status, moved = get_json(server, "POST", "/v1/experts/rebalance", {"moves": [
+            {"layer": l, "expert": 1, "from": "experts-01/0", "to": "experts-23/0"} for l in range(5)]})
+        assert status == 200, moved
+        assert [complete(client, server.model, p) for p in PROMPTS] == expected
+        worker = next(pid for pid in children_of(server.process.pid)
+                      if "experts-23" in pathlib.Path(f"/proc/{pid}/cmdline").read_text())
+        os.kill(worker, signal.SIGKILL)
+        wait_for_log(server, "is back")
+        wait_until_healthy(server)
+        # Expert 1 of every layer now lives only in the relaunched worker.
+        assert [complete(client, server.model, p) for p in PROMPTS] == expected
+        status, stats = get_json(server, "GET", "/v1/experts")
+        assert {w["worker"]: w["experts"]["0"] for w in stats["placement"]} == {
+            "experts-01/0": [0], "experts-23/0": [1, 2, 3]}
     finally:
         assert server.stop() == 0, server.log_text()
