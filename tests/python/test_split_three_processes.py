@@ -84,8 +84,13 @@ EXPERT_ROLES = {"attention": "[embedding, attention, head]",
                 "experts-23": "[{moe: {experts: [2, 3]}}]"}
 
 
-@pytest.mark.parametrize("model,roles", [(STORIES, ROLES), (MOE, EXPERT_ROLES)], ids=["ffn", "experts"])
-def test_workers_on_their_own_addresses_give_the_colocated_tokens(binary, tmp_path, model, roles):
+ATTENTION_FFN = {"attention": "[embedding, attention, head]", "ffn": "[ffn]"}
+
+
+@pytest.mark.parametrize("model,roles", [(STORIES, ROLES), (MOE, EXPERT_ROLES), ("SmolLM2", ATTENTION_FFN)],
+                         ids=["ffn-layers", "experts", "smollm2-ffn"])
+def test_workers_on_their_own_addresses_give_the_colocated_tokens(binary, model_path, tmp_path, model, roles):
+    model = model_path if model == "SmolLM2" else model
     if not has_ucx(binary, tmp_path):
         pytest.skip("this build has no UCX")
     if not private_network_allowed():
