@@ -1,6 +1,6 @@
 // libFuzzer target: any byte string either decodes into an exchange message whose rows and
 // pairs match its header, or is rejected with transport::TransportError. A decoded message
-// must survive re-encoding unchanged in shape.
+// must survive re-encoding, as float32 and as int8, unchanged in shape.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -15,9 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (int64_t(message.rows.size()) != message.n_rows * kDim) __builtin_trap();
         for (const auto& pair : message.pairs)
             if (int64_t(pair.row) >= message.n_rows) __builtin_trap();
-        const auto again = ms::transport::encode_exchange(ms::transport::RowFormat::float32, kDim,
-                                                          message.rows, message.pairs);
-        if (ms::transport::decode_exchange(again, kDim).n_rows != message.n_rows) __builtin_trap();
+        for (const auto format :
+             {ms::transport::RowFormat::float32, ms::transport::RowFormat::int8}) {
+            const auto again =
+                ms::transport::encode_exchange(format, kDim, message.rows, message.pairs);
+            if (ms::transport::decode_exchange(again, kDim).n_rows != message.n_rows)
+                __builtin_trap();
+        }
     } catch (const ms::transport::TransportError&) {
     }
     return 0;

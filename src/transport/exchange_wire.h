@@ -1,8 +1,7 @@
 // The wire format of expert dispatch and combine messages. Every message is
 //   header: u32 magic "MSXE", u32 row_format (0 = float32, 1 = int8), u32 n_rows, u32 n_pairs,
 //           u64 dim
-//   rows:   n_rows rows of dim values; float32 as is, int8 as f32 scale then dim int8 values
-//           (value = q * scale, scale = max|x| / 127 per row)
+//   rows:   n_rows rows of dim values in the row format (transport/row_codec.h)
 //   pairs:  n_pairs of (u32 row, i32 expert)
 // in host byte order. Dispatch carries the distinct token rows a rank needs and one pair per
 // (token, expert) route; combine carries one result row per dispatched pair, in pair order.
@@ -11,11 +10,10 @@
 #include <span>
 #include <vector>
 
+#include "transport/row_codec.h"
 #include "transport/transport.h"
 
 namespace ms::transport {
-
-enum class RowFormat : uint32_t { float32 = 0, int8 = 1 };
 
 struct RowPair {
     uint32_t row;
