@@ -12,8 +12,8 @@ constexpr transport::Milliseconds kReplyTimeout{300'000};
 
 class RemoteUnit final : public model::Unit {
 public:
-    RemoteUnit(std::string name, WorkerConnection& worker)
-        : name_(std::move(name)), worker_(worker) {}
+    RemoteUnit(std::string name, WorkerConnection& worker, transport::RowFormat format)
+        : name_(std::move(name)), worker_(worker), format_(format) {}
 
     std::string name() const override { return name_; }
 
@@ -25,7 +25,7 @@ public:
                 "relaunches it");
         try {
             worker_.transport->send_owned(worker_.rank, kUnitRequestTag,
-                                          encode_forward(name_, ctx.batch, x));
+                                          encode_forward(name_, ctx.batch, x, format_));
             decode_reply(worker_.transport->recv(worker_.rank, kUnitReplyTag, kReplyTimeout), x);
         } catch (const transport::TransportError& e) {
             worker_.broken = true;
@@ -43,12 +43,14 @@ private:
 
     std::string name_;
     WorkerConnection& worker_;
+    transport::RowFormat format_;
 };
 
 }  // namespace
 
-std::unique_ptr<model::Unit> make_remote_unit(std::string unit_name, WorkerConnection& worker) {
-    return std::make_unique<RemoteUnit>(std::move(unit_name), worker);
+std::unique_ptr<model::Unit> make_remote_unit(std::string unit_name, WorkerConnection& worker,
+                                              transport::RowFormat format) {
+    return std::make_unique<RemoteUnit>(std::move(unit_name), worker, format);
 }
 
 }  // namespace ms::runtime

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/unit.h"
+#include "transport/row_codec.h"
 #include "transport/transport.h"
 
 namespace ms::runtime {
@@ -27,7 +28,9 @@ struct WorkerConnection {
 };
 
 // Errors (the worker died, timed out or reported a failure) are std::runtime_error naming the
-// worker and the unit.
-std::unique_ptr<model::Unit> make_remote_unit(std::string unit_name, WorkerConnection& worker);
+// worker and the unit. With int8 the activations travel quantized and the worker replies with
+// the unit's delta (runtime/unit_wire.h): only for residual units.
+std::unique_ptr<model::Unit> make_remote_unit(std::string unit_name, WorkerConnection& worker,
+                                              transport::RowFormat format);
 
 }  // namespace ms::runtime

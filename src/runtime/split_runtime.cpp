@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "runtime/expert_parallel.h"
+#include "runtime/unit_placement.h"
 #include "runtime/unit_server.h"
 #include "runtime/unit_wire.h"
 #include "runtime/worker_process.h"
@@ -25,11 +26,6 @@ void warn_unrun_options(const Deployment& d) {
                      "matrixserve: note: %s: micro_batches %d is not run yet; each step goes "
                      "through the workers whole\n",
                      d.file.c_str(), d.micro_batches);
-    if (d.int8_activations)
-        std::fprintf(stderr,
-                     "matrixserve: note: %s: int8 activations are run in the expert exchange "
-                     "only; unit messages travel as f32\n",
-                     d.file.c_str());
 }
 
 }  // namespace
@@ -113,7 +109,11 @@ void SplitRuntime::swap_in_proxies(model::Model& model) {
         if (!workers_[index]) continue;
         Worker& worker = *workers_[index];
         for (const auto& [name, chain_index] : units_[index]) {
-            auto unit = model.replace_unit(chain_index, make_remote_unit(name, worker.connection));
+            const auto format = group_.deployment.int8_activations && is_residual_unit(name)
+                                    ? transport::RowFormat::int8
+                                    : transport::RowFormat::float32;
+            auto unit =
+                model.replace_unit(chain_index, make_remote_unit(name, worker.connection, format));
             if (worker.thread) worker.thread->owned.push_back(std::move(unit));
         }
     }

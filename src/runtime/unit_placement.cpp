@@ -38,6 +38,12 @@ size_t only_holder(const std::vector<WorkerPlan>& plans, const std::string& unit
     return holders[0];
 }
 
+// blk.N.KIND: a layer's unit, all of which add their output to the residual stream.
+const std::regex& layer_unit() {
+    static const std::regex pattern(R"(blk\.(\d+)\.(attn|attn_mla|ffn|moe))");
+    return pattern;
+}
+
 }  // namespace
 
 size_t unit_owner(const std::string& unit_name, const std::vector<WorkerPlan>& plans) {
@@ -45,9 +51,8 @@ size_t unit_owner(const std::string& unit_name, const std::vector<WorkerPlan>& p
         return only_holder(plans, unit_name, [](const WorkerPlan& p) { return p.embedding; });
     if (unit_name == "head")
         return only_holder(plans, unit_name, [](const WorkerPlan& p) { return p.head; });
-    static const std::regex layer_unit(R"(blk\.(\d+)\.(attn|attn_mla|ffn|moe))");
     std::smatch m;
-    if (!std::regex_match(unit_name, m, layer_unit))
+    if (!std::regex_match(unit_name, m, layer_unit()))
         throw DeploymentError("deployment: unit " + unit_name + " has no place in a deployment");
     const int layer = std::stoi(m[1]);
     const std::string kind = m[2];
@@ -60,6 +65,10 @@ size_t unit_owner(const std::string& unit_name, const std::vector<WorkerPlan>& p
                            [&](const WorkerPlan& p) { return holds_moe_layer(p, layer); });
     return only_holder(plans, unit_name,
                        [&](const WorkerPlan& p) { return holds_layer(p.attention_layers, layer); });
+}
+
+bool is_residual_unit(const std::string& unit_name) {
+    return std::regex_match(unit_name, layer_unit());
 }
 
 bool is_expert_parallel(const std::vector<WorkerPlan>& plans, int layer) {

@@ -14,6 +14,10 @@ namespace ms::runtime {
 // worker runs (replicas are not run yet).
 size_t unit_owner(const std::string& unit_name, const std::vector<WorkerPlan>& plans);
 
+// Whether the unit adds its output to the residual stream (attention, FFN, MoE layers; not the
+// embedding or head): only those may run with int8 activations in transit, as a delta.
+bool is_residual_unit(const std::string& unit_name);
+
 // Whether the experts of MoE layer `layer` are held by several workers (spread, or with
 // redundant copies): then its router dispatches tokens to them through the expert exchange.
 bool is_expert_parallel(const std::vector<WorkerPlan>& plans, int layer);

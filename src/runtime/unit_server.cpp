@@ -17,8 +17,10 @@ transport::Bytes run_request(UnitRequest& request, const std::map<std::string, m
     if (it == units.end())
         return encode_error_reply("this worker does not run unit " + request.unit);
     try {
+        const bool delta = request.format == transport::RowFormat::int8;
+        const std::vector<float> input = delta ? request.x.data : std::vector<float>();
         it->second->forward({request.batch.batch, pool}, request.x);
-        return encode_reply(request.x);
+        return delta ? encode_delta_reply(request.x, input) : encode_reply(request.x);
     } catch (const std::exception& e) {
         return encode_error_reply(request.unit + " failed: " + e.what());
     }

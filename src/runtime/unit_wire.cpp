@@ -20,10 +20,11 @@ public:
         append(values.data(), values.size_bytes());
     }
     void put_string(const std::string& s) { put_vector(std::span<const char>(s)); }
-    void put_activations(const model::Activations& x) {
+    void put_activations(const model::Activations& x, transport::RowFormat format) {
         put(x.rows);
         put(x.cols);
-        put_vector(std::span<const float>(x.data));
+        put(format);
+        transport::encode_rows(format, x.rows, x.cols, x.data, bytes_);
     }
     transport::Bytes take() { return std::move(bytes_); }
 
@@ -58,15 +59,21 @@ public:
         const auto chars = get_vector<char>();
         return {chars.begin(), chars.end()};
     }
-    void get_activations(model::Activations& x) {
+    transport::RowFormat get_activations(model::Activations& x) {
         const auto rows = get<int64_t>();
         const auto cols = get<int64_t>();
-        x.data = get_vector<float>();
-        if (rows < 0 || cols < 0 || uint64_t(rows) * uint64_t(cols) != x.data.size())
-            fail("activations of " + std::to_string(rows) + " x " + std::to_string(cols) +
-                 " carry " + std::to_string(x.data.size()) + " values");
-        x.rows = rows;
-        x.cols = cols;
+        if (rows < 0 || cols < 0)
+            fail("activations of " + std::to_string(rows) + " x " + std::to_string(cols));
+        try {
+            const auto format = transport::row_format_from_wire(get<uint32_t>());
+            offset_ += transport::decode_rows(format, cols, uint64_t(rows), bytes_.subspan(offset_),
+                                              x.data);
+            x.rows = rows;
+            x.cols = cols;
+            return format;
+        } catch (const transport::MalformedRows& e) {
+            fail(e.what());
+        }
     }
     void expect_end() const {
         if (offset_ != bytes_.size()) fail("trailing bytes");
@@ -111,12 +118,12 @@ void get_batch(Reader& r, ReceivedBatch& out) {
 }  // namespace
 
 transport::Bytes encode_forward(const std::string& unit, const model::Batch& batch,
-                                const model::Activations& x) {
+                                const model::Activations& x, transport::RowFormat format) {
     Writer w;
     w.put(UnitOp::forward);
     w.put_string(unit);
     put_batch(w, batch);
-    w.put_activations(x);
+    w.put_activations(x, format);
     return w.take();
 }
 
@@ -154,7 +161,7 @@ UnitRequest decode_request(std::span<const std::byte> bytes) {
     if (request.op == UnitOp::forward) {
         request.unit = r.get_string();
         get_batch(r, request.batch);
-        r.get_activations(request.x);
+        request.format = r.get_activations(request.x);
     } else if (request.op == UnitOp::serve_experts) {
         request.exchange.step = r.get<uint32_t>();
         request.exchange.micro_batch = r.get<uint32_t>();
@@ -173,10 +180,21 @@ UnitRequest decode_request(std::span<const std::byte> bytes) {
     return request;
 }
 
-transport::Bytes encode_reply(const model::Activations& x) {
+transport::Bytes encode_reply(const model::Activations& y) {
     Writer w;
     w.put(ReplyStatus::ok);
-    w.put_activations(x);
+    w.put_activations(y, transport::RowFormat::float32);
+    return w.take();
+}
+
+transport::Bytes encode_delta_reply(const model::Activations& y, std::span<const float> input) {
+    if (y.data.size() != input.size())
+        throw std::runtime_error("an int8 unit must keep its activations' shape");
+    model::Activations delta = y;
+    for (size_t i = 0; i < input.size(); ++i) delta.data[i] -= input[i];
+    Writer w;
+    w.put(ReplyStatus::ok);
+    w.put_activations(delta, transport::RowFormat::int8);
     return w.take();
 }
 
@@ -194,7 +212,17 @@ void decode_reply(std::span<const std::byte> bytes, model::Activations& x) {
     if (status != ReplyStatus::ok)
         throw std::runtime_error("malformed unit message: unknown reply status " +
                                  std::to_string(uint32_t(status)));
-    r.get_activations(x);
+    model::Activations y;
+    if (r.get_activations(y) == transport::RowFormat::float32) {
+        x = std::move(y);
+    } else {
+        if (y.rows != x.rows || y.cols != x.cols)
+            throw std::runtime_error("malformed unit message: a delta of " +
+                                     std::to_string(y.rows) + " x " + std::to_string(y.cols) +
+                                     " for activations of " + std::to_string(x.rows) + " x " +
+                                     std::to_string(x.cols));
+        for (size_t i = 0; i < y.data.size(); ++i) x.data[i] += y.data[i];
+    }
     r.expect_end();
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace ms::runtime {
 namespace {
 
@@ -25,10 +27,20 @@ model::Activations sample_activations() {
     return x;
 }
 
+// Rows of 96 values below 1 with one massive channel (17), as in a Llama residual stream.
+model::Activations wide_activations() {
+    model::Activations x;
+    x.resize(4, 96);
+    for (size_t i = 0; i < x.data.size(); ++i)
+        x.data[i] = i % 96 == 17 ? 600.0f : std::sin(float(i) * 0.37f) * 0.9f;
+    return x;
+}
+
 TEST(UnitWire, ForwardRequestCarriesTheBatchAndActivations) {
     TwoSequenceBatch b;
     const auto x = sample_activations();
-    const UnitRequest r = decode_request(encode_forward("blk.2.ffn", b.batch, x));
+    const UnitRequest r =
+        decode_request(encode_forward("blk.2.ffn", b.batch, x, transport::RowFormat::float32));
     EXPECT_EQ(r.op, UnitOp::forward);
     EXPECT_EQ(r.unit, "blk.2.ffn");
     EXPECT_EQ(r.batch.batch.tokens, b.batch.tokens);
@@ -43,6 +55,43 @@ TEST(UnitWire, ForwardRequestCarriesTheBatchAndActivations) {
     EXPECT_EQ(r.x.rows, 3);
     EXPECT_EQ(r.x.cols, 2);
     EXPECT_EQ(r.x.data, x.data);
+    EXPECT_EQ(r.format, transport::RowFormat::float32);
+}
+
+TEST(UnitWire, Int8ForwardCarriesQuantisedActivationsWithMassiveChannelsExact) {
+    TwoSequenceBatch b;
+    const auto x = wide_activations();
+    const UnitRequest r =
+        decode_request(encode_forward("blk.2.attn", b.batch, x, transport::RowFormat::int8));
+    EXPECT_EQ(r.format, transport::RowFormat::int8);
+    ASSERT_EQ(r.x.rows, x.rows);
+    ASSERT_EQ(r.x.cols, x.cols);
+    EXPECT_NE(r.x.data, x.data);
+    for (size_t i = 0; i < x.data.size(); ++i)
+        if (i % size_t(x.cols) == 17)
+            EXPECT_EQ(r.x.data[i], x.data[i]);
+        else  // half a step of a block whose largest other value is below 1
+            EXPECT_NEAR(r.x.data[i], x.data[i], 1.0f / 254.0f) << i;
+}
+
+TEST(UnitWire, Int8ReplyCarriesTheUnitsDeltaWhichTheFrontEndAddsToItsExactActivations) {
+    const auto exact = wide_activations();
+    TwoSequenceBatch b;
+    const auto received =
+        decode_request(encode_forward("blk.2.ffn", b.batch, exact, transport::RowFormat::int8)).x;
+    model::Activations y = received;
+    for (size_t i = 0; i < y.data.size(); ++i) y.data[i] += 0.01f * float(i % 7);
+    model::Activations x = exact;
+    decode_reply(encode_delta_reply(y, received.data), x);
+    for (size_t i = 0; i < x.data.size(); ++i)  // delta blocks reach 0.06: a step of 0.06 / 127
+        EXPECT_NEAR(x.data[i], exact.data[i] + 0.01f * float(i % 7), 0.06f / 254.0f * 1.01f) << i;
+
+    model::Activations other_shape;
+    other_shape.resize(1, exact.cols);
+    EXPECT_THROW(decode_reply(encode_delta_reply(y, received.data), other_shape),
+                 std::runtime_error);
+    y.resize(1, exact.cols);
+    EXPECT_THROW(encode_delta_reply(y, received.data), std::runtime_error);
 }
 
 TEST(UnitWire, StopRequest) {
@@ -94,11 +143,15 @@ TEST(UnitWire, ReplyRoundTripsAndErrorsCarryTheWorkersMessage) {
 
 TEST(UnitWire, MalformedMessagesAreClearErrorsAtEveryCut) {
     TwoSequenceBatch b;
-    const auto full = encode_forward("blk.0.ffn", b.batch, sample_activations());
-    for (size_t cut = 0; cut < full.size(); ++cut) {
-        const std::span<const std::byte> prefix(full.data(), cut);
-        EXPECT_THROW(decode_request(prefix), std::runtime_error) << "cut at " << cut;
+    for (const auto format : {transport::RowFormat::float32, transport::RowFormat::int8}) {
+        const auto full = encode_forward("blk.0.ffn", b.batch, wide_activations(), format);
+        for (size_t cut = 0; cut < full.size(); ++cut) {
+            const std::span<const std::byte> prefix(full.data(), cut);
+            EXPECT_THROW(decode_request(prefix), std::runtime_error) << "cut at " << cut;
+        }
     }
+    const auto full =
+        encode_forward("blk.0.ffn", b.batch, sample_activations(), transport::RowFormat::float32);
     auto trailing = full;
     trailing.push_back(std::byte{0});
     EXPECT_THROW(decode_request(trailing), std::runtime_error);
