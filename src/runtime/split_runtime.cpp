@@ -20,11 +20,6 @@ std::string unique_hub_name() {
 
 // Said once on stderr rather than silently ignored.
 void warn_unrun_options(const Deployment& d) {
-    if (d.micro_batches > 1)
-        std::fprintf(stderr,
-                     "matrixserve: note: %s: micro_batches %d is not run yet; each step goes "
-                     "through the workers whole\n",
-                     d.file.c_str(), d.micro_batches);
     if (d.int8_activations)
         std::fprintf(stderr,
                      "matrixserve: note: %s: int8 activations are run in the expert exchange "
@@ -74,6 +69,7 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     rt->swap_in_proxies(model);
     rt->swap_in_expert_routers(model);
     rt->add_metrics(model);
+    model.set_micro_batches(rt->group_.deployment.micro_batches);
     rt->supervisor_->watch();
     return rt;
 }
@@ -135,6 +131,7 @@ void SplitRuntime::add_metrics(model::Model& model) {
                 location_of[chain_index] = group_.plans[index].name;
     metrics_.add(unit_time_source(model, std::move(location_of)));
     metrics_.add(transport_source(*transport_, group_));
+    metrics_.add(pipeline_source(model.pipeline_counters()));
 }
 
 std::string SplitRuntime::unavailable() const {

@@ -28,9 +28,10 @@ model::Activations sample_activations() {
 TEST(UnitWire, ForwardRequestCarriesTheBatchAndActivations) {
     TwoSequenceBatch b;
     const auto x = sample_activations();
-    const UnitRequest r = decode_request(encode_forward("blk.2.ffn", b.batch, x));
+    const UnitRequest r = decode_request(encode_forward("blk.2.ffn", 3, b.batch, x));
     EXPECT_EQ(r.op, UnitOp::forward);
     EXPECT_EQ(r.unit, "blk.2.ffn");
+    EXPECT_EQ(r.micro_batch, 3u);
     EXPECT_EQ(r.batch.batch.tokens, b.batch.tokens);
     EXPECT_EQ(r.batch.batch.pos, b.batch.pos);
     EXPECT_EQ(r.batch.batch.seq, b.batch.seq);
@@ -92,9 +93,16 @@ TEST(UnitWire, ReplyRoundTripsAndErrorsCarryTheWorkersMessage) {
     }
 }
 
+TEST(UnitWire, AMicroBatchBeyondThePipelineIsRefused) {
+    TwoSequenceBatch b;
+    const auto bytes =
+        encode_forward("blk.0.ffn", model::kMaxMicroBatches, b.batch, sample_activations());
+    EXPECT_THROW(decode_request(bytes), std::runtime_error);
+}
+
 TEST(UnitWire, MalformedMessagesAreClearErrorsAtEveryCut) {
     TwoSequenceBatch b;
-    const auto full = encode_forward("blk.0.ffn", b.batch, sample_activations());
+    const auto full = encode_forward("blk.0.ffn", 0, b.batch, sample_activations());
     for (size_t cut = 0; cut < full.size(); ++cut) {
         const std::span<const std::byte> prefix(full.data(), cut);
         EXPECT_THROW(decode_request(prefix), std::runtime_error) << "cut at " << cut;
