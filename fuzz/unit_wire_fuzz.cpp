@@ -21,8 +21,8 @@ ms::transport::Bytes encode_again(const ms::runtime::UnitRequest& request) {
     using ms::runtime::UnitOp;
     switch (request.op) {
         case UnitOp::forward:
-            return ms::runtime::encode_forward(request.unit, request.batch.batch, request.x,
-                                               request.format);
+            return ms::runtime::encode_forward(request.unit, request.micro_batch,
+                                               request.batch.batch, request.x, request.format);
         case UnitOp::serve_experts:
             return ms::runtime::encode_serve_experts(request.exchange);
         case UnitOp::place_experts:

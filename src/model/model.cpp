@@ -7,6 +7,7 @@
 
 #include "gguf/gguf.h"
 #include "model/architectures.h"
+#include "model/micro_batch.h"
 #include "model/units.h"
 
 namespace ms::model {
@@ -49,6 +50,7 @@ std::unique_ptr<Model> Model::from_file(gguf::File file) {
     m->file_ = std::make_unique<gguf::File>(std::move(file));
     m->hparams_ = HParams::from_gguf(*m->file_);
     m->units_ = it->second(*m->file_, m->hparams_);
+    m->pipeline_ = std::make_unique<PipelineCounters>();
     return m;
 }
 
@@ -90,6 +92,17 @@ struct Model::UnitClock {
 };
 
 void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits) {
+    if (micro_batches_ > 1) {
+        const std::vector<MicroBatch> slices = split_into_micro_batches(batch, micro_batches_);
+        if (slices.size() > 1) {
+            UnitTimer timer;
+            if (unit_clocks_)
+                timer = [this](size_t unit, uint64_t calls, uint64_t ns) {
+                    record_unit_time(unit, calls, ns);
+                };
+            return run_micro_batches(units_, slices, pool, logits, *pipeline_, timer);
+        }
+    }
     const StepContext ctx{batch, pool};
     if (unit_clocks_) return forward_timed(ctx, logits);
     for (auto& unit : units_) unit->forward(ctx, logits);
@@ -100,10 +113,20 @@ void Model::forward_timed(const StepContext& ctx, Activations& logits) {
     for (size_t i = 0; i < units_.size(); ++i) {
         const auto start = Clock::now();
         units_[i]->forward(ctx, logits);
-        const auto elapsed = std::chrono::nanoseconds(Clock::now() - start).count();
-        unit_clocks_[i].calls.fetch_add(1, std::memory_order_relaxed);
-        unit_clocks_[i].nanoseconds.fetch_add(uint64_t(elapsed), std::memory_order_relaxed);
+        record_unit_time(i, 1, uint64_t(std::chrono::nanoseconds(Clock::now() - start).count()));
     }
+}
+
+void Model::record_unit_time(size_t unit, uint64_t calls, uint64_t nanoseconds) {
+    unit_clocks_[unit].calls.fetch_add(calls, std::memory_order_relaxed);
+    unit_clocks_[unit].nanoseconds.fetch_add(nanoseconds, std::memory_order_relaxed);
+}
+
+void Model::set_micro_batches(int n) {
+    if (n < 1 || n > kMaxMicroBatches)
+        throw std::invalid_argument("micro-batches must be 1.." + std::to_string(kMaxMicroBatches) +
+                                    ", not " + std::to_string(n));
+    micro_batches_ = n;
 }
 
 void Model::time_units() {

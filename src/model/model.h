@@ -18,6 +18,7 @@ class File;
 namespace ms::model {
 
 class KvHolder;
+struct PipelineCounters;
 
 // Calls of one unit of the chain and the wall time they took (time_units()).
 struct UnitTime {
@@ -56,6 +57,13 @@ public:
     // Safe from any thread.
     std::vector<UnitTime> unit_times() const;
 
+    // From now on each step with several sequences runs as up to n micro-batches that overlap
+    // units in other workers (micro_batch.h); 1, the default, runs the chain whole. Call before
+    // forward() runs anywhere.
+    void set_micro_batches(int n);
+    // Steps, micro-batches, step time and bubbles of the pipelined steps; safe from any thread.
+    const PipelineCounters& pipeline_counters() const { return *pipeline_; }
+
 private:
     Model() = default;
     int64_t sum_over_kv_holders(int64_t (KvHolder::*bytes)() const) const;
@@ -64,7 +72,10 @@ private:
     std::unique_ptr<gguf::File> file_;
     HParams hparams_;
     std::vector<std::unique_ptr<Unit>> units_;
+    void record_unit_time(size_t unit, uint64_t calls, uint64_t nanoseconds);
     std::unique_ptr<UnitClock[]> unit_clocks_;  // one per unit while timing
+    int micro_batches_ = 1;
+    std::unique_ptr<PipelineCounters> pipeline_;
 };
 
 // Architectures we can build, for error messages and `inspect`.

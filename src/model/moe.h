@@ -49,6 +49,7 @@ public:
     int64_t n_used() const { return router_.policy().n_used; }
     // Null (the default) for none.
     void set_observer(RoutingObserver* observer) { observer_ = observer; }
+    RoutingObserver* observer() const { return observer_; }
 
     // Normalises x and chooses n_used experts per token: afterwards normed() holds the rows the
     // experts see and choices() n_tokens x n_used (expert, weight), best first.

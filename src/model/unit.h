@@ -59,7 +59,22 @@ public:
     // Transforms x in place. Embedding fills x (n_tokens x n_embd) from the batch's tokens;
     // the head leaves x as (n_logit_rows x n_vocab) logits.
     virtual void forward(const StepContext& ctx, Activations& x) = 0;
+
+    // Micro-batch pipelining (micro_batch.h): begin() starts the unit on x and may return before
+    // it is done (a unit in another worker sends its request), end() waits and leaves the result
+    // in x. Up to kMaxMicroBatches calls, told apart by micro_batch, may be begun at once; x and
+    // ctx stay alive until end(). The default runs forward() in begin().
+    virtual void begin(const StepContext& ctx, Activations& x, int micro_batch) {
+        (void)micro_batch;
+        forward(ctx, x);
+    }
+    virtual void end(Activations& x, int micro_batch) {
+        (void)x;
+        (void)micro_batch;
+    }
 };
+
+constexpr int kMaxMicroBatches = 8;
 
 // Thrown by a unit that cannot run now but should again soon (its worker died and is being
 // relaunched): the step's requests fail, and may be retried later.

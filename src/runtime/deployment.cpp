@@ -8,6 +8,8 @@
 #include <regex>
 #include <sstream>
 
+#include "model/unit.h"
+
 namespace ms::runtime {
 namespace {
 
@@ -178,7 +180,13 @@ Deployment build(const YAML::Node& node, const std::string& file) {
     d.file = file;
     d.name = root.has("name") ? root.at("name").text() : file;
     if (root.has("transport")) d.transport = parse_enum(root.at("transport"), kTransports);
-    if (root.has("micro_batches")) d.micro_batches = root.at("micro_batches").whole_number(1);
+    if (root.has("micro_batches")) {
+        const Field m = root.at("micro_batches");
+        d.micro_batches = m.whole_number(1);
+        if (d.micro_batches > model::kMaxMicroBatches)
+            m.fail("at most " + std::to_string(model::kMaxMicroBatches) + " micro-batches, got " +
+                   std::to_string(d.micro_batches));
+    }
     if (root.has("activations")) {
         const Field a = root.at("activations");
         const std::string dtype = a.text();

@@ -36,21 +36,36 @@ ExpertRouter::ExpertRouter(std::unique_ptr<model::MoeLayer> layer, transport::Tr
 }
 
 void ExpertRouter::forward(const model::StepContext& ctx, model::Activations& x) {
-    model::MoeRouter& router = layer_->router();
-    router.route(ctx, x);
-    const transport::ExchangeId id{next_step_++, 0, uint32_t(layer())};
+    begin(ctx, x, 0);
+    end(x, 0);
+}
+
+void ExpertRouter::begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) {
+    InFlight& f = in_flight_.at(size_t(micro_batch));
+    if (!f.router) f.router.emplace(layer_->router());
+    f.router->set_observer(layer_->router().observer());  // set once serving starts
+    f.router->route(ctx, x);
+    f.id = {next_step_++, uint32_t(micro_batch), uint32_t(layer())};
     try {
         prepare_workers();
         for (int rank : placement().expert_ranks())
-            transport_.send(rank, kUnitRequestTag, encode_serve_experts(id));
-        exchange_->dispatch(id, router.normed().data, routes(router), int(router.n_used()));
-        router.run_shared(ctx);  // while the experts run
-        routed_sum_.resize(x.rows, x.cols);
-        exchange_->combine(id, routed_sum_.data);
+            transport_.send(rank, kUnitRequestTag, encode_serve_experts(f.id));
+        exchange_->dispatch(f.id, f.router->normed().data, routes(f), int(f.router->n_used()));
     } catch (const transport::TransportError& e) {
         fail(e);
     }
-    router.add_output(routed_sum_, x);
+    f.router->run_shared(ctx);  // while the experts run
+}
+
+void ExpertRouter::end(model::Activations& x, int micro_batch) {
+    InFlight& f = in_flight_.at(size_t(micro_batch));
+    f.routed_sum.resize(x.rows, x.cols);
+    try {
+        exchange_->combine(f.id, f.routed_sum.data);
+    } catch (const transport::TransportError& e) {
+        fail(e);
+    }
+    f.router->add_output(f.routed_sum, x);
 }
 
 void ExpertRouter::set_placement(const transport::ExpertPlacement& placement) {
@@ -69,12 +84,12 @@ void ExpertRouter::set_placement(const transport::ExpertPlacement& placement) {
         transport_, placement, layer_->experts().source().n_embd, options_);
 }
 
-std::span<const transport::ExpertRoute> ExpertRouter::routes(const model::MoeRouter& router) {
-    const auto choices = router.choices();
-    routes_.resize(choices.size());
+std::span<const transport::ExpertRoute> ExpertRouter::routes(InFlight& exchange) {
+    const auto choices = exchange.router->choices();
+    exchange.routes.resize(choices.size());
     for (size_t i = 0; i < choices.size(); ++i)
-        routes_[i] = {int32_t(choices[i].expert), choices[i].weight};
-    return routes_;
+        exchange.routes[i] = {int32_t(choices[i].expert), choices[i].weight};
+    return exchange.routes;
 }
 
 void ExpertRouter::prepare_workers() {

@@ -2,8 +2,10 @@
 // logits, top-k, shared expert, residual) and sends each token to the workers holding its chosen
 // experts through the expert exchange, then adds their combined, weighted results.
 #pragma once
+#include <array>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "model/moe.h"
 #include "runtime/remote_unit.h"
@@ -24,6 +26,10 @@ public:
     // Errors are std::runtime_error naming the worker and the layer; model::UnitUnavailable when
     // a worker is down or its transport failed (the supervisor relaunches it).
     void forward(const model::StepContext& ctx, model::Activations& x) override;
+    // Micro-batches: begin routes the slice, dispatches its tokens and runs the shared expert;
+    // end combines the experts' results. Each micro-batch has its own copy of the router's state.
+    void begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override;
+    void end(model::Activations& x, int micro_batch) override;
 
     const transport::ExpertPlacement& placement() const { return exchange_->placement(); }
     // From the next forward on, tokens go to `placement`: first tells every worker of the old
@@ -31,7 +37,14 @@ public:
     void set_placement(const transport::ExpertPlacement& placement);
 
 private:
-    std::span<const transport::ExpertRoute> routes(const model::MoeRouter& router);
+    // One micro-batch's exchange between begin and end.
+    struct InFlight {
+        std::optional<model::MoeRouter> router;  // a copy of the layer's (its weights are views)
+        transport::ExchangeId id;
+        std::vector<transport::ExpertRoute> routes;
+        model::Activations routed_sum;
+    };
+    static std::span<const transport::ExpertRoute> routes(InFlight& exchange);
     // Throws model::UnitUnavailable while a worker is down; resends the placement to a worker
     // relaunched since this layer last told it.
     void prepare_workers();
@@ -45,8 +58,7 @@ private:
     std::map<int, WorkerConnection*> workers_;
     std::map<int, uint32_t> told_relaunch_;  // per rank: its relaunch count when last told
     uint32_t next_step_ = 0;
-    std::vector<transport::ExpertRoute> routes_;
-    model::Activations routed_sum_;
+    std::array<InFlight, model::kMaxMicroBatches> in_flight_;
 };
 
 }  // namespace ms::runtime

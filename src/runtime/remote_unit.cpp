@@ -18,15 +18,34 @@ public:
     std::string name() const override { return name_; }
 
     void forward(const model::StepContext& ctx, model::Activations& x) override {
+        begin(ctx, x, 0);
+        end(x, 0);
+    }
+
+    // Sends the request; the reply comes on the micro-batch's own tag, so several micro-batches
+    // may be in the worker at once.
+    void begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override {
         std::lock_guard lock(worker_.mutex);
         if (worker_.broken)
             unavailable(
                 "the worker is down (its process or connection failed); the front end "
                 "relaunches it");
         try {
-            worker_.transport->send_owned(worker_.rank, kUnitRequestTag,
-                                          encode_forward(name_, ctx.batch, x, format_));
-            decode_reply(worker_.transport->recv(worker_.rank, kUnitReplyTag, kReplyTimeout), x);
+            worker_.transport->send_owned(
+                worker_.rank, kUnitRequestTag,
+                encode_forward(name_, uint32_t(micro_batch), ctx.batch, x, format_));
+        } catch (const transport::TransportError& e) {
+            worker_.broken = true;
+            unavailable(e.what());
+        }
+    }
+
+    void end(model::Activations& x, int micro_batch) override {
+        std::lock_guard lock(worker_.mutex);
+        try {
+            decode_reply(worker_.transport->recv(
+                             worker_.rank, unit_reply_tag(uint32_t(micro_batch)), kReplyTimeout),
+                         x);
         } catch (const transport::TransportError& e) {
             worker_.broken = true;
             unavailable(e.what());

@@ -19,7 +19,8 @@ void header(std::string& out, const char* name, const char* help) {
 template <typename Value>
 void sample(std::string& out, const char* name, const std::string& labels, const std::string& own,
             Value value) {
-    out += fmt::format("matrixserve:{}{{{}{}{}}} ", name, labels, labels.empty() ? "" : ",", own);
+    const std::string set = labels.empty() || own.empty() ? labels + own : labels + "," + own;
+    out += fmt::format("matrixserve:{}{} ", name, set.empty() ? "" : "{" + set + "}");
     if constexpr (std::is_floating_point_v<Value>)
         out += fmt::format("{:.9f}\n", value);
     else
@@ -76,6 +77,27 @@ MetricsRegistry::Source unit_time_source(const model::Model& model,
              [](const model::UnitTime& t) { return seconds(t.nanoseconds); });
         each("unit_calls_total", "Calls of the model's units by kind and location.",
              [](const model::UnitTime& t) { return t.calls; });
+    };
+}
+
+MetricsRegistry::Source pipeline_source(const model::PipelineCounters& counters) {
+    return [&counters](std::string& out, const std::string& labels) {
+        const auto one = [&](const char* name, const char* help, auto value) {
+            header(out, name, help);
+            sample(out, name, labels, "", value);
+        };
+        const auto load = [](const std::atomic<uint64_t>& v) {
+            return v.load(std::memory_order_relaxed);
+        };
+        one("pipeline_steps_total", "Steps run as several micro-batches.", load(counters.steps));
+        one("pipeline_micro_batches_total", "Micro-batches of those steps.",
+            load(counters.micro_batches));
+        one("pipeline_step_seconds_total", "Wall time of those steps.",
+            seconds(load(counters.step_nanoseconds)));
+        one("pipeline_bubble_seconds_total",
+            "Time of those steps the front end waited for a worker with no other micro-batch to "
+            "run.",
+            seconds(load(counters.bubble_nanoseconds)));
     };
 }
 

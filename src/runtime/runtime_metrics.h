@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/micro_batch.h"
 #include "model/model.h"
 #include "runtime/worker_group.h"
 #include "transport/transport.h"
@@ -40,6 +41,11 @@ MetricsRegistry::Source unit_time_source(const model::Model& model,
 // peer's reply, hence its compute.
 MetricsRegistry::Source transport_source(const transport::Transport& transport,
                                          const WorkerGroup& group);
+
+// matrixserve:pipeline_steps_total, pipeline_micro_batches_total, pipeline_step_seconds_total and
+// pipeline_bubble_seconds_total: steps run as several micro-batches (model/micro_batch.h), their
+// slices and time, and the part of it the front end waited for a worker with nothing else to run.
+MetricsRegistry::Source pipeline_source(const model::PipelineCounters& counters);
 
 // The kind of a unit from its chain name: "blk.3.attn" -> "attn", "embed" -> "embed".
 std::string unit_kind(const std::string& unit_name);

@@ -19,15 +19,6 @@ std::string unique_hub_name() {
     return "ms-split-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
 }
 
-// Said once on stderr rather than silently ignored.
-void warn_unrun_options(const Deployment& d) {
-    if (d.micro_batches > 1)
-        std::fprintf(stderr,
-                     "matrixserve: note: %s: micro_batches %d is not run yet; each step goes "
-                     "through the workers whole\n",
-                     d.file.c_str(), d.micro_batches);
-}
-
 }  // namespace
 
 // A worker that is a thread of the front end (inproc transport): it serves the model's own units
@@ -50,7 +41,6 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
                                                   const SplitOptions& options) {
     std::unique_ptr<SplitRuntime> rt(new SplitRuntime());
     rt->group_ = plan_group(options.deployment_file, model.hparams(), unique_hub_name());
-    warn_unrun_options(rt->group_.deployment);
     const size_t n = rt->group_.plans.size();
     rt->transport_ = transport::make_transport(rt->group_.peers, int(rt->group_.front_end));
     // Every unit is placed before any worker starts, so a deployment that cannot run yet
@@ -70,6 +60,7 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     rt->swap_in_proxies(model);
     rt->swap_in_expert_routers(model);
     rt->add_metrics(model);
+    model.set_micro_batches(rt->group_.deployment.micro_batches);
     rt->supervisor_->watch();
     return rt;
 }
@@ -135,6 +126,7 @@ void SplitRuntime::add_metrics(model::Model& model) {
                 location_of[chain_index] = group_.plans[index].name;
     metrics_.add(unit_time_source(model, std::move(location_of)));
     metrics_.add(transport_source(*transport_, group_));
+    metrics_.add(pipeline_source(model.pipeline_counters()));
 }
 
 std::string SplitRuntime::unavailable() const {

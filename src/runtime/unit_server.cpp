@@ -66,7 +66,8 @@ ServeEnd serve_units(transport::Transport& transport, int front_rank,
                 run_expert_request(experts, request, front_rank);
                 continue;
             }
-            transport.send_owned(front_rank, kUnitReplyTag, run_request(request, units, pool));
+            transport.send_owned(front_rank, unit_reply_tag(request.micro_batch),
+                                 run_request(request, units, pool));
         }
     } catch (const TransportError& e) {
         if (e.kind() == TransportError::Kind::peer_gone) return ServeEnd::front_end_gone;

@@ -117,11 +117,13 @@ void get_batch(Reader& r, ReceivedBatch& out) {
 
 }  // namespace
 
-transport::Bytes encode_forward(const std::string& unit, const model::Batch& batch,
-                                const model::Activations& x, transport::RowFormat format) {
+transport::Bytes encode_forward(const std::string& unit, uint32_t micro_batch,
+                                const model::Batch& batch, const model::Activations& x,
+                                transport::RowFormat format) {
     Writer w;
     w.put(UnitOp::forward);
     w.put_string(unit);
+    w.put(micro_batch);
     put_batch(w, batch);
     w.put_activations(x, format);
     return w.take();
@@ -160,6 +162,11 @@ UnitRequest decode_request(std::span<const std::byte> bytes) {
     request.op = r.get<UnitOp>();
     if (request.op == UnitOp::forward) {
         request.unit = r.get_string();
+        request.micro_batch = r.get<uint32_t>();
+        if (request.micro_batch >= uint32_t(model::kMaxMicroBatches))
+            throw std::runtime_error("malformed unit message: micro-batch " +
+                                     std::to_string(request.micro_batch) + " of at most " +
+                                     std::to_string(model::kMaxMicroBatches));
         get_batch(r, request.batch);
         request.format = r.get_activations(request.x);
     } else if (request.op == UnitOp::serve_experts) {

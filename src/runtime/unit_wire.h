@@ -1,13 +1,13 @@
 // The messages between a front end and a worker that runs some of its units. Every request is
-//   u32 op | op = forward: string unit name, the batch (tokens, pos, seq, want_logits, block
-//   tables, block size) and the activations (i64 rows, i64 cols, u32 row format, the rows as
-//   transport/row_codec.h encodes them)
+//   u32 op | op = forward: string unit name, u32 micro-batch, the batch (tokens, pos, seq,
+//   want_logits, block tables, block size) and the activations (i64 rows, i64 cols, u32 row
+//   format, the rows as transport/row_codec.h encodes them)
 //          | op = serve_experts: u32 step, u32 micro-batch, u32 layer: take part in that expert
 //            exchange (transport/expert_exchange.h); its results go back as the exchange's
 //            combine message, not as a reply
 //          | op = place_experts: u32 layer, then per expert of the layer the ranks holding it
 //            (u64 count, i32 ranks): from now on the worker holds the experts placed on it
-// and every reply is
+// and every reply to a forward, on the reply tag of its micro-batch, is
 //   u32 status | ok: the activations | error: string message
 // in host byte order (front end and workers share one architecture). Strings and vectors are a
 // u64 count then the elements. An int8 forward (`activations: int8`, residual units only) gets
@@ -32,7 +32,10 @@ enum class UnitOp : uint32_t { forward = 1, stop = 2, serve_experts = 3, place_e
 // the worker announces once that its units are loaded.
 constexpr transport::Tag kUnitRequestTag = transport::make_tag(transport::TagKind::control, 0);
 constexpr transport::Tag kWorkerReadyTag = transport::make_tag(transport::TagKind::control, 1);
-constexpr transport::Tag kUnitReplyTag = transport::make_tag(transport::TagKind::activations, 0);
+// Replies to forwards of different micro-batches may be awaited in any order.
+constexpr transport::Tag unit_reply_tag(uint32_t micro_batch) {
+    return transport::make_tag(transport::TagKind::activations, 0, micro_batch);
+}
 
 // A batch as a worker sees it: owns the block tables the Batch's spans point into.
 struct ReceivedBatch {
@@ -43,6 +46,7 @@ struct ReceivedBatch {
 struct UnitRequest {
     UnitOp op = UnitOp::stop;
     std::string unit;
+    uint32_t micro_batch = 0;  // forward: < model::kMaxMicroBatches
     ReceivedBatch batch;
     model::Activations x;
     transport::RowFormat format = transport::RowFormat::float32;  // how x travelled
@@ -50,8 +54,9 @@ struct UnitRequest {
     std::vector<std::vector<int32_t>> placement;  // place_experts: expert -> ranks
 };
 
-transport::Bytes encode_forward(const std::string& unit, const model::Batch& batch,
-                                const model::Activations& x, transport::RowFormat format);
+transport::Bytes encode_forward(const std::string& unit, uint32_t micro_batch,
+                                const model::Batch& batch, const model::Activations& x,
+                                transport::RowFormat format);
 transport::Bytes encode_stop();
 transport::Bytes encode_serve_experts(transport::ExchangeId exchange);
 transport::Bytes encode_place_experts(int layer, const transport::ExpertPlacement& placement);

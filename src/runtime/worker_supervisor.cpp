@@ -192,7 +192,9 @@ void WorkerSupervisor::discard_stale_messages(Supervised& worker) {
     WorkerConnection& connection = *worker.child.connection;
     std::lock_guard lock(connection.mutex);  // waits for a request in flight to fail
     connection.broken = true;
-    for (const auto tag : {kUnitReplyTag, kWorkerReadyTag}) {
+    std::vector<transport::Tag> tags{kWorkerReadyTag};
+    for (int m = 0; m < model::kMaxMicroBatches; ++m) tags.push_back(unit_reply_tag(uint32_t(m)));
+    for (const auto tag : tags) {
         try {
             for (;;) transport_.recv(connection.rank, tag, kStaleDrain);
         } catch (const TransportError&) {

@@ -72,6 +72,8 @@ TEST(DeploymentParse, ErrorsNameFileLineAndField) {
               "d.yaml:1:16: micro_batches: expected a whole number >= 1, got '0'");
     EXPECT_EQ(parse_error("micro_batches: 1.5\nroles: {a: {units: [head]}}"),
               "d.yaml:1:16: micro_batches: expected a whole number >= 1, got '1.5'");
+    EXPECT_EQ(parse_error("micro_batches: 9\nroles: {a: {units: [head]}}"),
+              "d.yaml:1:16: micro_batches: at most 8 micro-batches, got 9");
     EXPECT_EQ(parse_error("name: x\n"), "d.yaml:1:1: missing field 'roles'");
     EXPECT_EQ(parse_error("roles:\n  a:\n    units: [head, mlp]\n"),
               "d.yaml:3:19: roles.a.units[1]: expected one of embedding, attention, ffn, moe, "

@@ -40,9 +40,10 @@ TEST(UnitWire, ForwardRequestCarriesTheBatchAndActivations) {
     TwoSequenceBatch b;
     const auto x = sample_activations();
     const UnitRequest r =
-        decode_request(encode_forward("blk.2.ffn", b.batch, x, transport::RowFormat::float32));
+        decode_request(encode_forward("blk.2.ffn", 3, b.batch, x, transport::RowFormat::float32));
     EXPECT_EQ(r.op, UnitOp::forward);
     EXPECT_EQ(r.unit, "blk.2.ffn");
+    EXPECT_EQ(r.micro_batch, 3u);
     EXPECT_EQ(r.batch.batch.tokens, b.batch.tokens);
     EXPECT_EQ(r.batch.batch.pos, b.batch.pos);
     EXPECT_EQ(r.batch.batch.seq, b.batch.seq);
@@ -62,7 +63,7 @@ TEST(UnitWire, Int8ForwardCarriesQuantisedActivationsWithMassiveChannelsExact) {
     TwoSequenceBatch b;
     const auto x = wide_activations();
     const UnitRequest r =
-        decode_request(encode_forward("blk.2.attn", b.batch, x, transport::RowFormat::int8));
+        decode_request(encode_forward("blk.2.attn", 1, b.batch, x, transport::RowFormat::int8));
     EXPECT_EQ(r.format, transport::RowFormat::int8);
     ASSERT_EQ(r.x.rows, x.rows);
     ASSERT_EQ(r.x.cols, x.cols);
@@ -78,7 +79,8 @@ TEST(UnitWire, Int8ReplyCarriesTheUnitsDeltaWhichTheFrontEndAddsToItsExactActiva
     const auto exact = wide_activations();
     TwoSequenceBatch b;
     const auto received =
-        decode_request(encode_forward("blk.2.ffn", b.batch, exact, transport::RowFormat::int8)).x;
+        decode_request(encode_forward("blk.2.ffn", 0, b.batch, exact, transport::RowFormat::int8))
+            .x;
     model::Activations y = received;
     for (size_t i = 0; i < y.data.size(); ++i) y.data[i] += 0.01f * float(i % 7);
     model::Activations x = exact;
@@ -141,17 +143,24 @@ TEST(UnitWire, ReplyRoundTripsAndErrorsCarryTheWorkersMessage) {
     }
 }
 
+TEST(UnitWire, AMicroBatchBeyondThePipelineIsRefused) {
+    TwoSequenceBatch b;
+    const auto bytes = encode_forward("blk.0.ffn", model::kMaxMicroBatches, b.batch,
+                                      sample_activations(), transport::RowFormat::float32);
+    EXPECT_THROW(decode_request(bytes), std::runtime_error);
+}
+
 TEST(UnitWire, MalformedMessagesAreClearErrorsAtEveryCut) {
     TwoSequenceBatch b;
     for (const auto format : {transport::RowFormat::float32, transport::RowFormat::int8}) {
-        const auto full = encode_forward("blk.0.ffn", b.batch, wide_activations(), format);
+        const auto full = encode_forward("blk.0.ffn", 0, b.batch, wide_activations(), format);
         for (size_t cut = 0; cut < full.size(); ++cut) {
             const std::span<const std::byte> prefix(full.data(), cut);
             EXPECT_THROW(decode_request(prefix), std::runtime_error) << "cut at " << cut;
         }
     }
-    const auto full =
-        encode_forward("blk.0.ffn", b.batch, sample_activations(), transport::RowFormat::float32);
+    const auto full = encode_forward("blk.0.ffn", 0, b.batch, sample_activations(),
+                                     transport::RowFormat::float32);
     auto trailing = full;
     trailing.push_back(std::byte{0});
     EXPECT_THROW(decode_request(trailing), std::runtime_error);

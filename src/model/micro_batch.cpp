@@ -1,0 +1,160 @@
+#include "model/micro_batch.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+namespace ms::model {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t nanoseconds_since(Clock::time_point start) {
+    return uint64_t(std::chrono::nanoseconds(Clock::now() - start).count());
+}
+
+// Which slice each sequence goes to: sequences in order of first appearance fill a slice until
+// it holds its share of the tokens, and every slice gets at least one.
+std::map<int32_t, size_t> assign_sequences(const Batch& batch, int n) {
+    std::vector<int32_t> order;
+    std::map<int32_t, int64_t> tokens_of;
+    for (int32_t s : batch.seq)
+        if (tokens_of[s]++ == 0) order.push_back(s);
+    const size_t n_slices = std::min(size_t(std::max(n, 1)), order.size());
+    std::map<int32_t, size_t> slice_of;
+    size_t slice = 0;
+    int64_t filled = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+        slice_of[order[i]] = slice;
+        filled += tokens_of[order[i]];
+        const size_t unplaced = order.size() - i - 1;
+        const size_t slices_after = n_slices - slice - 1;
+        const bool full = filled * int64_t(n_slices) >= batch.size() * int64_t(slice + 1);
+        if (slices_after > 0 && (full || unplaced == slices_after)) ++slice;
+    }
+    return slice_of;
+}
+
+struct Lane {
+    const MicroBatch* slice = nullptr;
+    Activations x;
+    size_t next_unit = 0;  // the unit to begin next
+    bool begun = false;    // units[next_unit - 1] has begun and not ended
+};
+
+class Pipeline {
+public:
+    Pipeline(std::span<const std::unique_ptr<Unit>> units, std::span<const MicroBatch> slices,
+             ThreadPool* pool, const UnitTimer& timer)
+        : units_(units), pool_(pool), timer_(timer), lanes_(slices.size()) {
+        for (size_t j = 0; j < slices.size(); ++j) lanes_[j].slice = &slices[j];
+    }
+
+    // Each round, every unfinished slice ends its begun unit and begins its next one.
+    void run() {
+        try {
+            for (bool running = true; running;) {
+                running = false;
+                for (size_t j = 0; j < lanes_.size(); ++j) {
+                    if (lanes_[j].begun) end(j);
+                    if (lanes_[j].next_unit == units_.size()) continue;
+                    begin(j);
+                    running = true;
+                }
+            }
+        } catch (...) {
+            drain();
+            throw;
+        }
+    }
+
+    uint64_t bubble_nanoseconds() const { return bubble_; }
+
+    void gather_logits(Activations& logits) const {
+        int64_t rows = 0;
+        for (const Lane& lane : lanes_) rows += lane.x.rows;
+        logits.resize(rows, lanes_.front().x.cols);
+        const size_t row_bytes = size_t(logits.cols) * sizeof(float);
+        for (const Lane& lane : lanes_) {
+            int64_t k = 0;
+            for (int64_t row : lane.slice->logit_row)
+                if (row >= 0) std::memcpy(logits.row(row), lane.x.row(k++), row_bytes);
+        }
+    }
+
+private:
+    void begin(size_t j) {
+        Lane& lane = lanes_[j];
+        const size_t unit = lane.next_unit++;
+        const auto start = Clock::now();
+        units_[unit]->begin({lane.slice->batch, pool_}, lane.x, int(j));
+        lane.begun = true;
+        if (timer_) timer_(unit, 1, nanoseconds_since(start));
+    }
+
+    void end(size_t j) {
+        Lane& lane = lanes_[j];
+        lane.begun = false;
+        const auto start = Clock::now();
+        units_[lane.next_unit - 1]->end(lane.x, int(j));
+        const uint64_t waited = nanoseconds_since(start);
+        bubble_ += waited;
+        if (timer_) timer_(lane.next_unit - 1, 0, waited);
+    }
+
+    // After a failure: every begun unit is ended so no reply is left for a later step.
+    void drain() {
+        for (size_t j = 0; j < lanes_.size(); ++j) {
+            if (!lanes_[j].begun) continue;
+            lanes_[j].begun = false;
+            try {
+                units_[lanes_[j].next_unit - 1]->end(lanes_[j].x, int(j));
+            } catch (...) {
+                // The step fails with the first error.
+            }
+        }
+    }
+
+    std::span<const std::unique_ptr<Unit>> units_;
+    ThreadPool* pool_;
+    const UnitTimer& timer_;
+    std::vector<Lane> lanes_;
+    uint64_t bubble_ = 0;
+};
+
+}  // namespace
+
+std::vector<MicroBatch> split_into_micro_batches(const Batch& batch, int n) {
+    const std::map<int32_t, size_t> slice_of = assign_sequences(batch, n);
+    size_t n_slices = 0;
+    for (const auto& [seq, slice] : slice_of) n_slices = std::max(n_slices, slice + 1);
+    std::vector<MicroBatch> slices(n_slices);
+    for (MicroBatch& m : slices) {
+        m.batch.block_tables = batch.block_tables;
+        m.batch.block_size = batch.block_size;
+    }
+    int64_t logit_row = 0;
+    for (int64_t i = 0; i < batch.size(); ++i) {
+        MicroBatch& m = slices[slice_of.at(batch.seq[size_t(i)])];
+        const bool logits = batch.want_logits[size_t(i)] != 0;
+        m.batch.add(batch.tokens[size_t(i)], batch.pos[size_t(i)], batch.seq[size_t(i)], logits);
+        m.logit_row.push_back(logits ? logit_row++ : -1);
+    }
+    return slices;
+}
+
+void run_micro_batches(std::span<const std::unique_ptr<Unit>> units,
+                       std::span<const MicroBatch> slices, ThreadPool* pool, Activations& logits,
+                       PipelineCounters& counters, const UnitTimer& timer) {
+    const auto start = Clock::now();
+    Pipeline pipeline(units, slices, pool, timer);
+    pipeline.run();
+    pipeline.gather_logits(logits);
+    counters.steps.fetch_add(1, std::memory_order_relaxed);
+    counters.micro_batches.fetch_add(slices.size(), std::memory_order_relaxed);
+    counters.step_nanoseconds.fetch_add(nanoseconds_since(start), std::memory_order_relaxed);
+    counters.bubble_nanoseconds.fetch_add(pipeline.bubble_nanoseconds(), std::memory_order_relaxed);
+}
+
+}  // namespace ms::model

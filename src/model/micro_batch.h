@@ -1,0 +1,49 @@
+// Micro-batch pipelining of a unit chain: a step's batch is cut into slices of whole sequences
+// that move through the chain in turn, so while one slice waits for a unit in another worker
+// (Unit::begin/end) the front end runs the next slice's local units (xDeepServe's ping-pong of
+// attention and FFN/MoE). Slices never share a sequence, so a sequence's tokens see the same
+// KV cache and produce the same bits as in the whole batch.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/unit.h"
+
+namespace ms::model {
+
+// One slice of a batch: its own Batch (same block tables and sequence indices) and, per token of
+// the slice, the row its logits take in the whole batch's logits (-1: no logits).
+struct MicroBatch {
+    Batch batch;
+    std::vector<int64_t> logit_row;
+};
+
+// At most n slices of whole sequences with about equal tokens each, in sequence order; fewer
+// when the batch has fewer sequences (one sequence: one slice, the batch itself).
+std::vector<MicroBatch> split_into_micro_batches(const Batch& batch, int n);
+
+// Totals since start, safe to read from any thread while steps run.
+struct PipelineCounters {
+    std::atomic<uint64_t> steps{0};  // steps run as more than one micro-batch
+    std::atomic<uint64_t> micro_batches{0};
+    std::atomic<uint64_t> step_nanoseconds{0};
+    // Time the front end sat waiting for a unit in another worker with no other slice to run.
+    std::atomic<uint64_t> bubble_nanoseconds{0};
+};
+
+// Called after each begin (calls 1) and end (calls 0) with the unit's chain index and the time
+// the call took: a unit's time is what the front end spent starting it and waiting for it.
+using UnitTimer = std::function<void(size_t unit, uint64_t calls, uint64_t nanoseconds)>;
+
+// Runs the chain on the slices in turn (each slice begins its next unit after its previous one
+// ended) and gathers their logits into one matrix in the batch's token order. A unit that throws
+// fails the step once every other slice's begun unit has ended (no reply is left behind).
+void run_micro_batches(std::span<const std::unique_ptr<Unit>> units,
+                       std::span<const MicroBatch> slices, ThreadPool* pool, Activations& logits,
+                       PipelineCounters& counters, const UnitTimer& timer = {});
+
+}  // namespace ms::model

@@ -1,0 +1,157 @@
+// Micro-batch pipelining: slices hold whole sequences, the pipelined chain gives the bits of the
+// whole batch with units that finish late (as a unit in another worker does), slices really
+// overlap, and a failing unit leaves no begun unit behind.
+#include "model/micro_batch.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "kernels/thread_pool.h"
+#include "model/model.h"
+
+namespace ms::model {
+namespace {
+
+const std::string kModel = std::string(MS_SHARED_MODELS) + "/stories260K/stories260K.gguf";
+
+// Sequence s gets `lengths[s]` tokens at positions 0.., each with logits when `logits` says so.
+struct TestBatch {
+    std::vector<std::vector<int32_t>> tables;
+    Batch batch;
+
+    TestBatch(const std::vector<int>& lengths, bool last_logits_only) {
+        for (size_t s = 0; s < lengths.size(); ++s)
+            tables.push_back({int32_t(s * 2), int32_t(s * 2 + 1)});
+        for (const auto& t : tables) batch.block_tables.emplace_back(t);
+        // Tokens of the sequences interleaved, as a scheduler mixing prefill and decode puts them.
+        const int longest = *std::max_element(lengths.begin(), lengths.end());
+        for (int p = 0; p < longest; ++p)
+            for (size_t s = 0; s < lengths.size(); ++s)
+                if (p < lengths[s])
+                    batch.add(int32_t(1 + (7 * p + 31 * int(s)) % 500), p, int32_t(s),
+                              !last_logits_only || p == lengths[s] - 1);
+    }
+};
+
+TEST(MicroBatch, SlicesHoldWholeSequencesWithAboutEqualTokens) {
+    const TestBatch b({6, 1, 1, 2, 2}, false);
+    const auto slices = split_into_micro_batches(b.batch, 2);
+    ASSERT_EQ(slices.size(), 2u);
+    std::vector<std::vector<int32_t>> seqs(2);
+    for (size_t j = 0; j < 2; ++j)
+        for (int32_t s : slices[j].batch.seq)
+            if (seqs[j].empty() || seqs[j].back() != s) seqs[j].push_back(s);
+    // Six of twelve tokens fill the first slice.
+    EXPECT_EQ(slices[0].batch.size(), 6);
+    EXPECT_EQ(slices[1].batch.size(), 6);
+    for (int32_t s : slices[0].batch.seq) EXPECT_EQ(s, 0);
+    // Every token is in one slice, logits rows keep the batch's order.
+    std::vector<int64_t> rows;
+    for (const auto& m : slices) {
+        EXPECT_EQ(m.batch.block_tables.size(), 5u);
+        for (int64_t r : m.logit_row) rows.push_back(r);
+    }
+    std::sort(rows.begin(), rows.end());
+    std::vector<int64_t> all(12);
+    std::iota(all.begin(), all.end(), 0);
+    EXPECT_EQ(rows, all);
+}
+
+TEST(MicroBatch, EverySliceGetsASequenceAndNoMoreSlicesThanSequences) {
+    const TestBatch b({20, 1, 1}, true);
+    const auto three = split_into_micro_batches(b.batch, 3);
+    ASSERT_EQ(three.size(), 3u);
+    for (const auto& m : three) EXPECT_GT(m.batch.size(), 0);
+    EXPECT_EQ(split_into_micro_batches(b.batch, 8).size(), 3u);
+    const TestBatch one({5}, true);
+    EXPECT_EQ(split_into_micro_batches(one.batch, 2).size(), 1u);
+}
+
+// Runs the wrapped unit's work only at end(), as a unit in another worker answers late, and
+// counts how many micro-batches are begun at once.
+class LateUnit final : public Unit {
+public:
+    LateUnit(std::unique_ptr<Unit> inner, int& in_flight, int& most_in_flight)
+        : inner_(std::move(inner)), in_flight_(in_flight), most_in_flight_(most_in_flight) {}
+    std::string name() const override { return inner_->name(); }
+    void forward(const StepContext& ctx, Activations& x) override { inner_->forward(ctx, x); }
+    void begin(const StepContext& ctx, Activations&, int micro_batch) override {
+        pending_[micro_batch] = &ctx.batch;
+        most_in_flight_ = std::max(most_in_flight_, ++in_flight_);
+        if (fail_on_begin_ == micro_batch) throw std::runtime_error("boom");
+    }
+    void end(Activations& x, int micro_batch) override {
+        --in_flight_;
+        inner_->forward({*pending_[micro_batch], nullptr}, x);
+    }
+    int fail_on_begin_ = -1;
+
+private:
+    std::unique_ptr<Unit> inner_;
+    const Batch* pending_[kMaxMicroBatches] = {};
+    int& in_flight_;
+    int& most_in_flight_;
+};
+
+class Pipelined : public ::testing::Test {
+protected:
+    void SetUp() override {
+        model_ = Model::load(kModel);
+        model_->reserve_kv(16, 16);
+    }
+    // Every FFN unit answers late.
+    std::vector<LateUnit*> make_ffns_late() {
+        std::vector<LateUnit*> late;
+        for (size_t i = 0; i < model_->units().size(); ++i) {
+            if (!model_->units()[i]->name().ends_with(".ffn")) continue;
+            auto unit = std::make_unique<LateUnit>(model_->replace_unit(i, nullptr), in_flight_,
+                                                   most_in_flight_);
+            late.push_back(unit.get());
+            model_->replace_unit(i, std::move(unit));
+        }
+        return late;
+    }
+    std::unique_ptr<Model> model_;
+    int in_flight_ = 0;
+    int most_in_flight_ = 0;
+};
+
+TEST_F(Pipelined, GivesTheLogitsOfTheWholeBatch) {
+    const TestBatch b({9, 1, 4, 1}, false);
+    ThreadPool pool(1);
+    Activations whole;
+    model_->forward(b.batch, &pool, whole);
+    make_ffns_late();
+    model_->set_micro_batches(2);
+    Activations pipelined;
+    model_->forward(b.batch, &pool, pipelined);
+    EXPECT_EQ(pipelined.rows, whole.rows);
+    EXPECT_EQ(pipelined.cols, whole.cols);
+    EXPECT_EQ(pipelined.data, whole.data);
+    EXPECT_EQ(most_in_flight_, 2);  // both slices were in the FFN at once
+    const PipelineCounters& c = model_->pipeline_counters();
+    EXPECT_EQ(c.steps.load(), 1u);
+    EXPECT_EQ(c.micro_batches.load(), 2u);
+    EXPECT_GE(c.step_nanoseconds.load(), c.bubble_nanoseconds.load());
+}
+
+TEST_F(Pipelined, AFailingUnitEndsEveryBegunUnitFirst) {
+    const TestBatch b({3, 3}, true);
+    const auto late = make_ffns_late();
+    late[1]->fail_on_begin_ = 1;  // the second slice fails while the first is in the unit
+    model_->set_micro_batches(2);
+    ThreadPool pool(1);
+    Activations logits;
+    EXPECT_THROW(model_->forward(b.batch, &pool, logits), std::runtime_error);
+    EXPECT_EQ(in_flight_, 1);  // only the failed begin, never ended; slice 0 was ended
+}
+
+TEST(MicroBatch, ACountOutsideThePipelineIsRefused) {
+    auto model = Model::load(kModel);
+    EXPECT_THROW(model->set_micro_batches(0), std::invalid_argument);
+    EXPECT_THROW(model->set_micro_batches(kMaxMicroBatches + 1), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace ms::model
