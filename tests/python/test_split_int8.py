@@ -15,6 +15,7 @@ import pytest
 
 from conftest import SHARED_MODELS, run_json
 from test_split_deployment import shm_prefix  # noqa: F401
+from test_split_pipeline import completions, serve, with_micro_batches
 
 TEXTS = pathlib.Path(__file__).parent / "texts"
 STORIES = SHARED_MODELS / "stories260K" / "stories260K.gguf"
@@ -70,3 +71,30 @@ def test_int8_unit_messages_on_smollm2_stay_within_its_chaos(binary, model_path,
     assert np.all(margins < 0.5), "a miss that is not a near-tie"
     assert abs(ppl_ratio - 1) < 0.01
 
+
+
+def served(binary, deployment_file: pathlib.Path) -> tuple[list, float]:
+    """Concurrent greedy completions under `serve`, and the bytes received from the FFN worker
+    (each prompt and generated token passes each FFN layer once, however steps are formed)."""
+    server = serve(binary, STORIES, "--deployment", deployment_file)
+    try:
+        texts = completions(server)
+        samples = server.metrics()
+    finally:
+        assert server.stop() == 0, server.log_text()
+    return texts, samples['transport_bytes_total{peer="ffn/0",direction="received"}']
+
+
+def test_int8_unit_messages_under_serve_are_per_row_and_smaller(binary, tmp_path, shm_prefix,
+                                                                report):
+    """Each row is quantized on its own, so cutting steps into micro-batches changes nothing;
+    the FFN worker's replies shrink to the int8 rows' size (73 bytes of 256 for 64 values)."""
+    f32 = attention_ffn(tmp_path, shm_prefix, "f32")
+    int8 = attention_ffn(tmp_path, shm_prefix, "int8")
+    _, f32_bytes = served(binary, f32)
+    whole, int8_bytes = served(binary, int8)
+    pipelined, _ = served(binary, with_micro_batches(int8, 2))
+    assert pipelined == whole
+    report(f"stories260K under serve, attention | ffn over shm: bytes received from the FFN "
+           f"worker, int8 / f32 = {int8_bytes / f32_bytes:.2f} ({int8_bytes:.0f} / {f32_bytes:.0f})")
+    assert int8_bytes < 0.4 * f32_bytes
