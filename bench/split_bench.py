@@ -75,7 +75,7 @@ def median_row(rows):
 
 def markdown(results, names, sizes):
     colocated = results[names[0]]
-    lines = ["| batch | placement | tok/s | × colocated | ms/step | front end ms/step | "
+    lines = ["| batch | placement | tok/s (range over rounds) | × colocated | ms/step | front end ms/step | "
              "FFN ms/step | transport ms/step | MB/step |",
              "|---|---|---|---|---|---|---|---|---|"]
     for n in sizes:
@@ -83,7 +83,9 @@ def markdown(results, names, sizes):
             r = results[name][n]
             transport = (f"{r['transport_ms']:.2f} | {r['transport_mb']:.3f}"
                          if "transport_ms" in r else "– | –")
-            lines.append(f"| {n} | {name.replace('|', chr(92) + '|')} | {r['tokens_per_s']:.1f} | "
+            spread = f"{min(r['runs']):.0f}–{max(r['runs']):.0f}"
+            lines.append(f"| {n} | {name.replace('|', chr(92) + '|')} | "
+                         f"{r['tokens_per_s']:.1f} ({spread}) | "
                          f"{r['tokens_per_s'] / colocated[n]['tokens_per_s']:.2f} | "
                          f"{r['ms_per_step']:.2f} | {r['front_end_ms']:.2f} | {r['ffn_ms']:.2f} | "
                          f"{transport} |")
@@ -120,7 +122,7 @@ def svg_chart(results, names, sizes, title):
         parts.append(f'<rect x="{left}" y="{y}" width="12" height="12" fill="{color}"/>')
         parts.append(f'<text x="{left + 18}" y="{y + 11}">{name}</text>')
         y += 20
-    parts.append(f'<text x="{left}" y="{y + 4}">dashed: 0.9× colocated</text>')
+    parts.append(f'<text x="{left}" y="{y + 10}">dashed: 0.9× colocated</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
