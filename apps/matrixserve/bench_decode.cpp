@@ -1,0 +1,136 @@
+#include "bench_decode.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "kernels/thread_pool.h"
+#include "runtime/runtime_metrics.h"
+
+namespace ms::app {
+namespace {
+
+// Everything the per-step figures are differences of.
+struct Counters {
+    std::vector<model::UnitTime> units;
+    transport::TransportStats transport;
+};
+
+Counters read_counters(const model::Model& model, const runtime::SplitRuntime* split) {
+    return {model.unit_times(), split ? split->transport_stats() : transport::TransportStats{}};
+}
+
+StepCosts per_step(const model::Model& model, const runtime::SplitRuntime* split,
+                   const Counters& before, const Counters& after, double steps) {
+    StepCosts costs;
+    for (size_t i = 0; i < after.units.size(); ++i)
+        costs.unit_ms[runtime::unit_kind(model.units()[i]->name())] +=
+            double(after.units[i].nanoseconds - before.units[i].nanoseconds) / 1e6 / steps;
+    if (!split) return costs;
+    const auto& a = after.transport;
+    const auto& b = before.transport;
+    costs.transport_ms =
+        double(a.send_nanoseconds + a.recv_nanoseconds - b.send_nanoseconds - b.recv_nanoseconds) /
+        1e6 / steps;
+    costs.transport_mb =
+        double(a.bytes_sent + a.bytes_received - b.bytes_sent - b.bytes_received) / 1e6 / steps;
+    costs.transport_messages =
+        double(a.messages_sent + a.messages_received - b.messages_sent - b.messages_received) /
+        steps;
+    return costs;
+}
+
+// N sequences with KV blocks of their own, prefilled with random prompts.
+class Sequences {
+public:
+    static constexpr int32_t kBlockSize = 16;
+
+    Sequences(model::Model& model, ThreadPool& pool, const DecodeBenchOptions& o)
+        : model_(model), pool_(pool), options_(o), rng_(42) {
+        const int32_t per_sequence = (o.prompt_tokens + o.steps + kBlockSize - 1) / kBlockSize;
+        model.reserve_kv(o.sequences * per_sequence, kBlockSize);
+        for (int32_t s = 0; s < o.sequences; ++s) {
+            tables_.emplace_back(size_t(per_sequence));
+            for (int32_t b = 0; b < per_sequence; ++b)
+                tables_.back()[size_t(b)] = s * per_sequence + b;
+        }
+        for (int32_t s = 0; s < o.sequences; ++s) prefill(s);
+    }
+
+    // One step per call: every sequence's token at the given position, each wanting logits.
+    void step(int32_t position) {
+        model::Batch batch = empty_batch();
+        for (int32_t s = 0; s < options_.sequences; ++s)
+            batch.add(random_token(), position, s, true);
+        model_.forward(batch, &pool_, logits_);
+    }
+
+private:
+    model::Batch empty_batch() const {
+        model::Batch batch;
+        batch.block_size = kBlockSize;
+        for (const auto& table : tables_) batch.block_tables.emplace_back(table);
+        return batch;
+    }
+
+    void prefill(int32_t s) {
+        model::Batch batch = empty_batch();
+        for (int32_t p = 0; p < options_.prompt_tokens; ++p)
+            batch.add(random_token(), p, s, p + 1 == options_.prompt_tokens);
+        model_.forward(batch, &pool_, logits_);
+    }
+
+    int32_t random_token() { return int32_t(rng_() % uint64_t(model_.hparams().n_vocab)); }
+
+    model::Model& model_;
+    ThreadPool& pool_;
+    DecodeBenchOptions options_;
+    std::mt19937 rng_;
+    std::vector<std::vector<int32_t>> tables_;
+    model::Activations logits_;
+};
+
+}  // namespace
+
+double BenchResult::median() const {
+    auto v = tokens_per_s;
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+double BenchResult::stdev() const {
+    double mean = 0, sq = 0;
+    for (double x : tokens_per_s) mean += x / double(tokens_per_s.size());
+    for (double x : tokens_per_s) sq += (x - mean) * (x - mean);
+    return tokens_per_s.size() > 1 ? std::sqrt(sq / double(tokens_per_s.size() - 1)) : 0.0;
+}
+
+BenchResult measure_decode(model::Model& model, const runtime::SplitRuntime* split,
+                           const DecodeBenchOptions& o) {
+    BenchResult r;
+    r.test = "tg" + std::to_string(o.steps) + "x" + std::to_string(o.sequences);
+    r.threads = o.threads;
+    r.sequences = o.sequences;
+    ThreadPool pool(o.threads);
+    std::fprintf(stderr, "\rbench: %s, %d threads, prefill   ", r.test.c_str(), o.threads);
+    Sequences sequences(model, pool, o);
+    const auto run = [&] {
+        const auto start = std::chrono::steady_clock::now();
+        for (int32_t i = 0; i < o.steps; ++i) sequences.step(o.prompt_tokens + i);
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    run();  // warm-up: size buffers, wake the workers
+    const Counters before = read_counters(model, split);
+    for (int rep = 0; rep < o.repetitions; ++rep) {
+        std::fprintf(stderr, "\rbench: %s, %d threads, run %d/%d   ", r.test.c_str(), o.threads,
+                     rep + 1, o.repetitions);
+        r.tokens_per_s.push_back(double(o.sequences) * o.steps / run());
+    }
+    r.per_step = per_step(model, split, before, read_counters(model, split),
+                          double(o.steps) * o.repetitions);
+    return r;
+}
+
+}  // namespace ms::app
