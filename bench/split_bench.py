@@ -68,6 +68,8 @@ def median_row(rows):
     if "transport" in rows[0]:
         out["transport_ms"] = statistics.median(r["transport"]["ms_per_step"] for r in rows)
         out["transport_mb"] = statistics.median(r["transport"]["mb_per_step"] for r in rows)
+        out["send_ms"] = statistics.median(r["transport"]["send_ms_per_step"] for r in rows)
+        out["bubble_ms"] = statistics.median(r["transport"]["bubble_ms_per_step"] for r in rows)
     out["front_end_ms"] = sum(out["unit_ms"].get(k, 0) for k in FRONT_END_UNITS)
     out["ffn_ms"] = out["unit_ms"].get("ffn", 0)
     return out
@@ -76,13 +78,13 @@ def median_row(rows):
 def markdown(results, names, sizes):
     colocated = results[names[0]]
     lines = ["| batch | placement | tok/s (range over rounds) | × colocated | ms/step | front end ms/step | "
-             "FFN ms/step | transport ms/step | MB/step |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "FFN ms/step | transport ms/step (send) | MB/step | bubbles ms/step |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for n in sizes:
         for name in names:
             r = results[name][n]
-            transport = (f"{r['transport_ms']:.2f} | {r['transport_mb']:.3f}"
-                         if "transport_ms" in r else "– | –")
+            transport = (f"{r['transport_ms']:.2f} ({r['send_ms']:.2f}) | {r['transport_mb']:.3f} | "
+                         f"{r['bubble_ms']:.2f}" if "transport_ms" in r else "– | – | –")
             spread = f"{min(r['runs']):.0f}–{max(r['runs']):.0f}"
             lines.append(f"| {n} | {name.replace('|', chr(92) + '|')} | "
                          f"{r['tokens_per_s']:.1f} ({spread}) | "

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "kernels/thread_pool.h"
+#include "model/micro_batch.h"
 #include "runtime/runtime_metrics.h"
 
 namespace ms::app {
@@ -16,10 +17,12 @@ namespace {
 struct Counters {
     std::vector<model::UnitTime> units;
     transport::TransportStats transport;
+    uint64_t bubble_nanoseconds = 0;
 };
 
 Counters read_counters(const model::Model& model, const runtime::SplitRuntime* split) {
-    return {model.unit_times(), split ? split->transport_stats() : transport::TransportStats{}};
+    return {model.unit_times(), split ? split->transport_stats() : transport::TransportStats{},
+            model.pipeline_counters().bubble_nanoseconds.load()};
 }
 
 StepCosts per_step(const model::Model& model, const runtime::SplitRuntime* split,
@@ -34,6 +37,8 @@ StepCosts per_step(const model::Model& model, const runtime::SplitRuntime* split
     costs.transport_ms =
         double(a.send_nanoseconds + a.recv_nanoseconds - b.send_nanoseconds - b.recv_nanoseconds) /
         1e6 / steps;
+    costs.send_ms = double(a.send_nanoseconds - b.send_nanoseconds) / 1e6 / steps;
+    costs.bubble_ms = double(after.bubble_nanoseconds - before.bubble_nanoseconds) / 1e6 / steps;
     costs.transport_mb =
         double(a.bytes_sent + a.bytes_received - b.bytes_sent - b.bytes_received) / 1e6 / steps;
     costs.transport_messages =

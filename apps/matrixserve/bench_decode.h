@@ -19,8 +19,11 @@ struct StepCosts {
     // The front end's transport with its workers (split deployments only). Receive time includes
     // waiting for the worker's reply, hence its compute.
     std::optional<double> transport_ms;
+    std::optional<double> send_ms;       // the part spent sending: copying into the transport
     std::optional<double> transport_mb;  // sent + received
     std::optional<double> transport_messages;
+    // Time the front end waited for a worker with no other micro-batch to run (pipelined steps).
+    std::optional<double> bubble_ms;
 };
 
 // One row of the bench table: a test at a thread count, its tokens/s per repetition.

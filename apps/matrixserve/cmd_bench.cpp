@@ -91,6 +91,8 @@ nlohmann::json step_costs_json(const BenchResult& r) {
                           {"unit_ms_per_step", c.unit_ms}};
     if (c.transport_ms)
         out["transport"] = {{"ms_per_step", *c.transport_ms},
+                            {"send_ms_per_step", *c.send_ms},
+                            {"bubble_ms_per_step", *c.bubble_ms},
                             {"mb_per_step", *c.transport_mb},
                             {"messages_per_step", *c.transport_messages}};
     return out;
@@ -116,7 +118,8 @@ std::string step_costs_text(const BenchResult& r) {
     const StepCosts& c = r.per_step;
     std::string text = fmt::format("{:.2f} ms", 1e3 * r.sequences / r.median());
     if (c.transport_ms)
-        text += fmt::format(", transport {:.2f} ms {:.2f} MB", *c.transport_ms, *c.transport_mb);
+        text += fmt::format(", transport {:.2f} ms (send {:.2f}) {:.2f} MB, bubbles {:.2f} ms",
+                            *c.transport_ms, *c.send_ms, *c.transport_mb, *c.bubble_ms);
     const char* separator = "; ";
     for (const auto& [kind, ms] : c.unit_ms) {
         text += fmt::format("{}{} {:.2f}", separator, kind, ms);

@@ -40,7 +40,7 @@ struct Lane {
     const MicroBatch* slice = nullptr;
     Activations x;
     size_t next_unit = 0;  // the unit to begin next
-    bool begun = false;    // units[next_unit - 1] has begun and not ended
+    bool begun = false;    // units[next_unit - 1] is running (begun and not ended)
 };
 
 class Pipeline {
@@ -51,16 +51,16 @@ public:
         for (size_t j = 0; j < slices.size(); ++j) lanes_[j].slice = &slices[j];
     }
 
-    // Each round, every unfinished slice ends its begun unit and begins its next one.
+    // Each round, every unfinished slice ends its running unit and goes on through the chain
+    // until a unit keeps running (in another worker) or the chain ends.
     void run() {
         try {
             for (bool running = true; running;) {
                 running = false;
                 for (size_t j = 0; j < lanes_.size(); ++j) {
                     if (lanes_[j].begun) end(j);
-                    if (lanes_[j].next_unit == units_.size()) continue;
-                    begin(j);
-                    running = true;
+                    while (!lanes_[j].begun && lanes_[j].next_unit < units_.size()) begin(j);
+                    running = running || lanes_[j].begun;
                 }
             }
         } catch (...) {
@@ -88,8 +88,7 @@ private:
         Lane& lane = lanes_[j];
         const size_t unit = lane.next_unit++;
         const auto start = Clock::now();
-        units_[unit]->begin({lane.slice->batch, pool_}, lane.x, int(j));
-        lane.begun = true;
+        lane.begun = units_[unit]->begin({lane.slice->batch, pool_}, lane.x, int(j));
         if (timer_) timer_(unit, 1, nanoseconds_since(start));
     }
 

@@ -60,13 +60,14 @@ public:
     // the head leaves x as (n_logit_rows x n_vocab) logits.
     virtual void forward(const StepContext& ctx, Activations& x) = 0;
 
-    // Micro-batch pipelining (micro_batch.h): begin() starts the unit on x and may return before
-    // it is done (a unit in another worker sends its request), end() waits and leaves the result
-    // in x. Up to kMaxMicroBatches calls, told apart by micro_batch, may be begun at once; x and
-    // ctx stay alive until end(). The default runs forward() in begin().
-    virtual void begin(const StepContext& ctx, Activations& x, int micro_batch) {
+    // Micro-batch pipelining (micro_batch.h): begin() starts the unit on x and returns true if
+    // it is still running (a unit in another worker sent its request); then end() waits and
+    // leaves the result in x. Up to kMaxMicroBatches calls, told apart by micro_batch, may be
+    // running at once; x and ctx stay alive until end(). The default runs forward() in begin().
+    virtual bool begin(const StepContext& ctx, Activations& x, int micro_batch) {
         (void)micro_batch;
         forward(ctx, x);
+        return false;
     }
     virtual void end(Activations& x, int micro_batch) {
         (void)x;

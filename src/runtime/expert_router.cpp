@@ -40,7 +40,7 @@ void ExpertRouter::forward(const model::StepContext& ctx, model::Activations& x)
     end(x, 0);
 }
 
-void ExpertRouter::begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) {
+bool ExpertRouter::begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) {
     InFlight& f = in_flight_.at(size_t(micro_batch));
     if (!f.router) f.router.emplace(layer_->router());
     f.router->set_observer(layer_->router().observer());  // set once serving starts
@@ -55,6 +55,7 @@ void ExpertRouter::begin(const model::StepContext& ctx, model::Activations& x, i
         fail(e);
     }
     f.router->run_shared(ctx);  // while the experts run
+    return true;
 }
 
 void ExpertRouter::end(model::Activations& x, int micro_batch) {

@@ -28,7 +28,7 @@ public:
     void forward(const model::StepContext& ctx, model::Activations& x) override;
     // Micro-batches: begin routes the slice, dispatches its tokens and runs the shared expert;
     // end combines the experts' results. Each micro-batch has its own copy of the router's state.
-    void begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override;
+    bool begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override;
     void end(model::Activations& x, int micro_batch) override;
 
     const transport::ExpertPlacement& placement() const { return exchange_->placement(); }

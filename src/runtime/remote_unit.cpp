@@ -24,7 +24,7 @@ public:
 
     // Sends the request; the reply comes on the micro-batch's own tag, so several micro-batches
     // may be in the worker at once.
-    void begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override {
+    bool begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override {
         std::lock_guard lock(worker_.mutex);
         if (worker_.broken)
             unavailable(
@@ -38,6 +38,7 @@ public:
             worker_.broken = true;
             unavailable(e.what());
         }
+        return true;
     }
 
     void end(model::Activations& x, int micro_batch) override {

@@ -68,21 +68,28 @@ TEST(MicroBatch, EverySliceGetsASequenceAndNoMoreSlicesThanSequences) {
     EXPECT_EQ(split_into_micro_batches(one.batch, 2).size(), 1u);
 }
 
-// Runs the wrapped unit's work only at end(), as a unit in another worker answers late, and
-// counts how many micro-batches are begun at once.
+// Runs the wrapped unit's work only at end(), as a unit in another worker answers late, counts
+// how many micro-batches are begun at once and logs "begin blk.0.ffn 1"-style events.
 class LateUnit final : public Unit {
 public:
-    LateUnit(std::unique_ptr<Unit> inner, int& in_flight, int& most_in_flight)
-        : inner_(std::move(inner)), in_flight_(in_flight), most_in_flight_(most_in_flight) {}
+    LateUnit(std::unique_ptr<Unit> inner, int& in_flight, int& most_in_flight,
+             std::vector<std::string>& events)
+        : inner_(std::move(inner)),
+          in_flight_(in_flight),
+          most_in_flight_(most_in_flight),
+          events_(events) {}
     std::string name() const override { return inner_->name(); }
     void forward(const StepContext& ctx, Activations& x) override { inner_->forward(ctx, x); }
-    void begin(const StepContext& ctx, Activations&, int micro_batch) override {
+    bool begin(const StepContext& ctx, Activations&, int micro_batch) override {
         pending_[micro_batch] = &ctx.batch;
+        events_.push_back("begin " + name() + " " + std::to_string(micro_batch));
         most_in_flight_ = std::max(most_in_flight_, ++in_flight_);
         if (fail_on_begin_ == micro_batch) throw std::runtime_error("boom");
+        return true;
     }
     void end(Activations& x, int micro_batch) override {
         --in_flight_;
+        events_.push_back("end " + name() + " " + std::to_string(micro_batch));
         inner_->forward({*pending_[micro_batch], nullptr}, x);
     }
     int fail_on_begin_ = -1;
@@ -92,6 +99,7 @@ private:
     const Batch* pending_[kMaxMicroBatches] = {};
     int& in_flight_;
     int& most_in_flight_;
+    std::vector<std::string>& events_;
 };
 
 class Pipelined : public ::testing::Test {
@@ -106,7 +114,7 @@ protected:
         for (size_t i = 0; i < model_->units().size(); ++i) {
             if (!model_->units()[i]->name().ends_with(".ffn")) continue;
             auto unit = std::make_unique<LateUnit>(model_->replace_unit(i, nullptr), in_flight_,
-                                                   most_in_flight_);
+                                                   most_in_flight_, events_);
             late.push_back(unit.get());
             model_->replace_unit(i, std::move(unit));
         }
@@ -115,6 +123,7 @@ protected:
     std::unique_ptr<Model> model_;
     int in_flight_ = 0;
     int most_in_flight_ = 0;
+    std::vector<std::string> events_;
 };
 
 TEST_F(Pipelined, GivesTheLogitsOfTheWholeBatch) {
@@ -134,6 +143,22 @@ TEST_F(Pipelined, GivesTheLogitsOfTheWholeBatch) {
     EXPECT_EQ(c.steps.load(), 1u);
     EXPECT_EQ(c.micro_batches.load(), 2u);
     EXPECT_GE(c.step_nanoseconds.load(), c.bubble_nanoseconds.load());
+}
+
+// Ping-pong: a slice back from a worker runs its local units and is sent on before the front end
+// waits for the other slice, so the worker always has the next slice queued.
+TEST_F(Pipelined, ASliceGoesOnToItsNextRemoteUnitBeforeTheOtherSliceIsAwaited) {
+    const TestBatch b({2, 2}, true);
+    make_ffns_late();
+    model_->set_micro_batches(2);
+    ThreadPool pool(1);
+    Activations logits;
+    model_->forward(b.batch, &pool, logits);
+    const std::vector<std::string> first{"begin blk.0.ffn 0", "begin blk.0.ffn 1",
+                                         "end blk.0.ffn 0",   "begin blk.1.ffn 0",
+                                         "end blk.0.ffn 1",   "begin blk.1.ffn 1"};
+    ASSERT_GE(events_.size(), first.size());
+    EXPECT_EQ(std::vector<std::string>(events_.begin(), events_.begin() + 6), first);
 }
 
 TEST_F(Pipelined, AFailingUnitEndsEveryBegunUnitFirst) {
