@@ -60,6 +60,7 @@ bool ExpertRouter::begin(const model::StepContext& ctx, model::Activations& x, i
 
 void ExpertRouter::end(model::Activations& x, int micro_batch) {
     InFlight& f = in_flight_.at(size_t(micro_batch));
+    throw_if_down();  // found down by another micro-batch: its combine would never come
     f.routed_sum.resize(x.rows, x.cols);
     try {
         exchange_->combine(f.id, f.routed_sum.data);
@@ -94,13 +95,17 @@ std::span<const transport::ExpertRoute> ExpertRouter::routes(InFlight& exchange)
 }
 
 void ExpertRouter::prepare_workers() {
-    for (const auto& [rank, worker] : workers_) {
+    throw_if_down();
+    for (const auto& [rank, worker] : workers_)
+        if (worker->relaunches != told_relaunch_[rank]) send_placement(rank, placement());
+}
+
+void ExpertRouter::throw_if_down() const {
+    for (const auto& [rank, worker] : workers_)
         if (worker->broken)
             throw model::UnitUnavailable("worker " + worker->name + " running " + name() +
                                          " experts: the worker is down; the front end "
                                          "relaunches it");
-        if (worker->relaunches != told_relaunch_[rank]) send_placement(rank, placement());
-    }
 }
 
 void ExpertRouter::send_placement(int rank, const transport::ExpertPlacement& placement) {

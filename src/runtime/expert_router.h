@@ -48,6 +48,7 @@ private:
     // Throws model::UnitUnavailable while a worker is down; resends the placement to a worker
     // relaunched since this layer last told it.
     void prepare_workers();
+    void throw_if_down() const;
     void send_placement(int rank, const transport::ExpertPlacement& placement);
     [[noreturn]] void fail(const transport::TransportError& e) const;
 

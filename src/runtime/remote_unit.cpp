@@ -26,10 +26,7 @@ public:
     // may be in the worker at once.
     bool begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override {
         std::lock_guard lock(worker_.mutex);
-        if (worker_.broken)
-            unavailable(
-                "the worker is down (its process or connection failed); the front end "
-                "relaunches it");
+        throw_if_down();
         try {
             worker_.transport->send_owned(
                 worker_.rank, kUnitRequestTag,
@@ -41,8 +38,11 @@ public:
         return true;
     }
 
+    // A worker found down since begin (another micro-batch's reply failed) is not waited for:
+    // the supervisor discards whatever it left and relaunches it.
     void end(model::Activations& x, int micro_batch) override {
         std::lock_guard lock(worker_.mutex);
+        throw_if_down();
         try {
             decode_reply(worker_.transport->recv(
                              worker_.rank, unit_reply_tag(uint32_t(micro_batch)), kReplyTimeout),
@@ -57,6 +57,12 @@ public:
 
 private:
     std::string context() const { return "worker " + worker_.name + " running " + name_ + ": "; }
+    void throw_if_down() const {
+        if (worker_.broken)
+            unavailable(
+                "the worker is down (its process or connection failed); the front end "
+                "relaunches it");
+    }
     [[noreturn]] void unavailable(const std::string& why) const {
         throw model::UnitUnavailable(context() + why);
     }

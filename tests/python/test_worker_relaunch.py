@@ -8,6 +8,7 @@ import pathlib
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
@@ -19,8 +20,13 @@ PROMPTS = ["Once upon a time", "The capital of France is"]
 
 
 def greedy_texts(client, model) -> list:
-    return [client.completions.create(model=model, prompt=p, max_tokens=16, temperature=0).choices[0].text
-            for p in PROMPTS]
+    """The PROMPTS at once (pipelined steps when the deployment has micro-batches)."""
+    def complete(prompt):
+        return client.completions.create(model=model, prompt=prompt, max_tokens=16,
+                                         temperature=0).choices[0].text
+
+    with ThreadPoolExecutor(len(PROMPTS)) as pool:
+        return list(pool.map(complete, PROMPTS))
 
 
 def stream_until_error(client, model, outcome: dict, started: threading.Event):
@@ -83,9 +89,10 @@ def wait_until_healthy(server, timeout=30.0) -> float:
     pytest.fail("the worker did not come back:\n" + server.log_text())
 
 
-@pytest.mark.parametrize("transport", ["shm", "ucx"])
+@pytest.mark.parametrize("transport,micro_batches", [("shm", 1), ("ucx", 1), ("shm", 2)])
 def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, tmp_path, shm_prefix,
-                                                           transport, monkeypatch, report):
+                                                           transport, micro_batches, monkeypatch,
+                                                           report):
     if transport == "ucx":
         if not has_ucx(binary, tmp_path):
             pytest.skip("this build has no UCX")
@@ -95,8 +102,9 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
     # keeps the worker down long enough to see the 503s and exercises the retries.
     model = tmp_path / "model.gguf"
     model.symlink_to(model_path)
-    server = Server(binary, model, "-t", 1, "-c", 2048, "--deployment",
-                    attention_ffn(tmp_path, transport, shm_prefix))
+    deployment = attention_ffn(tmp_path, transport, shm_prefix)
+    deployment.write_text(f"micro_batches: {micro_batches}\n" + deployment.read_text())
+    server = Server(binary, model, "-t", 1, "-c", 2048, "--deployment", deployment)
     try:
         client = server.client()
         before = greedy_texts(client, server.model)
@@ -133,7 +141,7 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
         assert the_worker(server) != worker
         assert greedy_texts(client, server.model) == before
         assert "worker ffn/0" in server.log_text() and "is back" in server.log_text()
-        report(f"worker relaunch ({transport}): streams failed within "
+        report(f"worker relaunch ({transport}, {micro_batches} micro-batches): streams failed within "
                f"{max(o['ended'] for o in outcomes) - killed:.2f} s of the kill; serving again "
                f"{back_after:.2f} s after the model file came back")
     finally:
