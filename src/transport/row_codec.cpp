@@ -18,8 +18,9 @@ using Bytes = std::vector<std::byte>;
 bool wide_indexes(int64_t dim) {
     return dim > 65536;
 }
+// Written so that no dim (an untrusted header field) overflows.
 int64_t n_blocks(int64_t dim) {
-    return (dim + kInt8Block - 1) / kInt8Block;
+    return dim / kInt8Block + (dim % kInt8Block != 0 ? 1 : 0);
 }
 
 // The fewest bytes a row can take (an int8 row without outliers).

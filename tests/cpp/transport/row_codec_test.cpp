@@ -165,5 +165,15 @@ TEST_F(MalformedInt8, RowCountsTheBytesCannotHoldAreRefusedBeforeAnyAllocation) 
     EXPECT_THROW(row_format_from_wire(2), MalformedRows);
 }
 
+// Found by unit_wire_fuzz (UBSan: signed overflow sizing the blocks of an INT64_MAX-wide row).
+TEST(RowCodec, ZeroRowsOfTheWidestDimDecodeToNothing) {
+    std::vector<float> out{1.0f};
+    const std::vector<std::byte> none;
+    for (RowFormat format : {RowFormat::int8, RowFormat::float32}) {
+        EXPECT_EQ(decode_rows(format, std::numeric_limits<int64_t>::max(), 0, none, out), 0u);
+        EXPECT_TRUE(out.empty());
+    }
+}
+
 }  // namespace
 }  // namespace ms::transport
