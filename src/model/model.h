@@ -68,11 +68,11 @@ private:
     Model() = default;
     int64_t sum_over_kv_holders(int64_t (KvHolder::*bytes)() const) const;
     void forward_timed(const StepContext& ctx, Activations& logits);
+    void record_unit_time(size_t unit, uint64_t calls, uint64_t nanoseconds);
     struct UnitClock;
     std::unique_ptr<gguf::File> file_;
     HParams hparams_;
     std::vector<std::unique_ptr<Unit>> units_;
-    void record_unit_time(size_t unit, uint64_t calls, uint64_t nanoseconds);
     std::unique_ptr<UnitClock[]> unit_clocks_;  // one per unit while timing
     int micro_batches_ = 1;
     std::unique_ptr<PipelineCounters> pipeline_;

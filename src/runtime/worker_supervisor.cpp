@@ -194,12 +194,16 @@ void WorkerSupervisor::discard_stale_messages(Supervised& worker) {
     connection.broken = true;
     std::vector<transport::Tag> tags{kWorkerReadyTag};
     for (int m = 0; m < model::kMaxMicroBatches; ++m) tags.push_back(unit_reply_tag(uint32_t(m)));
+    // The first wait lets whatever is still in transit arrive, whatever its tag; the other tags
+    // then only take what is already there.
+    transport::Milliseconds wait = kStaleDrain;
     for (const auto tag : tags) {
         try {
-            for (;;) transport_.recv(connection.rank, tag, kStaleDrain);
+            for (;;) transport_.recv(connection.rank, tag, wait);
         } catch (const TransportError&) {
             // Nothing (more) from the old process.
         }
+        wait = transport::Milliseconds{0};
     }
 }
 
