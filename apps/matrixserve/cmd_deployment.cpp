@@ -46,10 +46,10 @@ constexpr char kRow[] = "{:<16} {:<22} {:>3} {:<10} {:<10} {:<10} {:<24} {}\n";
 void print_plan(const runtime::Deployment& d, const std::vector<runtime::WorkerPlan>& plans,
                 const model::HParams& hp) {
     fmt::print(
-        "{} for {} ({} layers, {} experts): transport {}, {} micro-batch(es), {} "
+        "{} for {} ({} layers, {} experts): transport {}, {} micro-batch(es), {} DP group(s), {} "
         "activations in transit\n",
         d.name, hp.name, hp.n_layer, hp.n_expert, runtime::name(d.transport), d.micro_batches,
-        d.int8_activations ? "int8" : "f32");
+        d.dp_groups, d.int8_activations ? "int8" : "f32");
     fmt::print(kRow, "worker", "address", "dp", "ends", "attention", "ffn", "experts", "peers");
     for (const runtime::WorkerPlan& p : plans) {
         const std::string ends = p.embedding && p.head ? "embed,head"

@@ -1,18 +1,12 @@
 #include "engine/engine.h"
 
 #include <algorithm>
-#include <cmath>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <numeric>
-#include <thread>
+#include <atomic>
+#include <stdexcept>
 
-#include "engine/prefix_cache.h"
+#include "engine/engine_group.h"
 #include "engine/request_state.h"
-#include "kernels/thread_pool.h"
 #include "model/model.h"
-#include "scheduler/policy.h"
 #include "tokenizer/vocab.h"
 
 namespace ms::engine {
@@ -35,362 +29,58 @@ const char* finish_reason_name(FinishReason r) {
 
 namespace {
 
-using Request = std::unique_ptr<RequestState>;
-
 int32_t default_kv_blocks(const EngineOptions& o) {
     return o.max_running * ((1024 + o.block_size - 1) / o.block_size);
 }
 
-// One sequence's share of a step: compute `n` tokens starting at its `computed`.
-struct Scheduled {
-    RequestState* request;
-    int32_t n;
-};
+int32_t share(int32_t total, int groups) {
+    return std::max(1, (total + groups - 1) / groups);
+}
 
 }  // namespace
 
 struct Engine::Impl {
-    model::Model& model;
     EngineOptions options;
-    ThreadPool pool;
-    std::unique_ptr<tok::Vocab> vocab;  // for the model's end-of-generation tokens
-    PrefixCache cache;
-    std::unique_ptr<scheduler::BatchPolicy> policy = scheduler::make_continuous_batching();
-
-    // Shared with callers of the public API.
-    mutable std::mutex mutex;
-    std::condition_variable wake;     // work arrived or stop asked
-    std::condition_variable drained;  // nothing left
-    std::deque<Request> inbox;
-    std::vector<uint64_t> cancels;
-    uint64_t next_id = 1;
-    int32_t queued = 0;  // inbox + waiting
-    bool draining = false;
-    bool stopping = false;
-    EngineStats stats;
-
-    // Engine thread only.
-    std::vector<Request> running;
-    std::deque<Request> waiting;
-    model::Batch batch;
-    model::Activations logits;
-    std::thread loop;
+    model::Model& model;
+    std::unique_ptr<tok::Vocab> vocab;
+    std::atomic<uint64_t> next_id{1};
+    std::vector<std::unique_ptr<EngineGroup>> groups;
 
     Impl(model::Model& m, const EngineOptions& o)
-        : model(m),
-          options(o),
-          pool(o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()))),
-          vocab(tok::Vocab::from_gguf(m.file())),
-          cache(o.kv_blocks > 0 ? o.kv_blocks : default_kv_blocks(o)) {
-        model.reserve_kv(cache.n_total(), o.block_size);
-        stats.kv_blocks_total = cache.n_total();
-        loop = std::thread([this] { run(); });
+        : options(o), model(m), vocab(tok::Vocab::from_gguf(m.file())) {
+        if (options.kv_blocks <= 0) options.kv_blocks = default_kv_blocks(options);
+        const int n = m.dp_groups();
+        EngineOptions each = options;
+        each.kv_blocks = options.kv_blocks / n;
+        each.max_running = share(options.max_running, n);
+        each.max_waiting = share(options.max_waiting, n);
+        if (each.kv_blocks < 1)
+            throw std::invalid_argument("engine: " + std::to_string(options.kv_blocks) +
+                                        " KV blocks cannot be shared by " + std::to_string(n) +
+                                        " DP groups");
+        model.reserve_kv(each.kv_blocks * n, options.block_size);
+        for (int g = 0; g < n; ++g)
+            groups.push_back(std::make_unique<EngineGroup>(model, each, *vocab,
+                                                           GroupPlace{g, g * each.kv_blocks}));
     }
 
-    void run();
-    bool take_work();
-    void apply_cancels_and_deadlines(const std::vector<uint64_t>& ids);
-    std::vector<Scheduled> plan();
-    void admit(RequestState& r);
-    bool reserve_blocks(std::vector<Scheduled>& step);
-    void preempt_newest();
-    void execute(std::vector<Scheduled>& step);
-    void after_step(const std::vector<Scheduled>& step);
-    void publish_full_blocks(RequestState& r);
-    void emit_token(RequestState& r, const float* row);
-    TokenEvent token_event(const RequestState& r, int32_t token, const float* row) const;
-    void finish(RequestState& r, FinishReason reason, const std::string& error = {},
-                bool retry_later = false);
-    void remove_finished();
-    void update_stats();
+    // The group with the fewest requests running or queued (the first of equals).
+    EngineGroup& least_loaded() const {
+        EngineGroup* best = groups.front().get();
+        int32_t best_load = best->load();
+        for (size_t g = 1; g < groups.size(); ++g)
+            if (const int32_t load = groups[g]->load(); load < best_load) {
+                best = groups[g].get();
+                best_load = load;
+            }
+        return *best;
+    }
 };
-
-void Engine::Impl::run() {
-    while (take_work()) {
-        std::vector<Scheduled> step = plan();
-        if (step.empty() && running.empty() && !waiting.empty()) {
-            // Nothing can be admitted into an empty engine: the request can never run.
-            finish(*waiting.front(), FinishReason::Error,
-                   "the request does not fit in the KV cache");
-            remove_finished();
-            continue;
-        }
-        if (step.empty()) continue;
-        try {
-            if (reserve_blocks(step)) execute(step);
-        } catch (const std::exception& e) {
-            const bool retry_later = dynamic_cast<const model::UnitUnavailable*>(&e) != nullptr;
-            for (auto& s : step) finish(*s.request, FinishReason::Error, e.what(), retry_later);
-        }
-        remove_finished();
-        update_stats();
-    }
-    {
-        std::lock_guard lock(mutex);
-        for (auto& r : inbox) waiting.push_back(std::move(r));
-        inbox.clear();
-    }
-    for (auto& r : running) finish(*r, FinishReason::Cancelled);
-    for (auto& r : waiting) finish(*r, FinishReason::Cancelled);
-}
-
-// Moves new requests in and applies cancellations; sleeps while idle. False once stopping.
-bool Engine::Impl::take_work() {
-    std::vector<uint64_t> ids;
-    {
-        std::unique_lock lock(mutex);
-        wake.wait(lock, [&] {
-            return stopping || !inbox.empty() || !cancels.empty() || !running.empty() ||
-                   !waiting.empty();
-        });
-        if (stopping) return false;
-        while (!inbox.empty()) {
-            waiting.push_back(std::move(inbox.front()));
-            inbox.pop_front();
-        }
-        ids.swap(cancels);
-    }
-    apply_cancels_and_deadlines(ids);
-    remove_finished();
-    update_stats();
-    return true;
-}
-
-void Engine::Impl::apply_cancels_and_deadlines(const std::vector<uint64_t>& ids) {
-    const auto now = RequestState::Clock::now();
-    auto check = [&](RequestState& r) {
-        if (std::find(ids.begin(), ids.end(), r.id) != ids.end())
-            finish(r, FinishReason::Cancelled);
-        else if (now > r.request.deadline)
-            finish(r, FinishReason::Deadline);
-    };
-    for (auto& r : running) check(*r);
-    for (auto& r : waiting) check(*r);
-}
-
-std::vector<Scheduled> Engine::Impl::plan() {
-    auto state_of = [](const RequestState& r) {
-        const int32_t n = int32_t(r.tokens.size());
-        // A request with one pending token is decoding; otherwise it is (re)filling its prompt.
-        const int32_t prompt = r.pending() == 1 ? r.computed : n;
-        return scheduler::SequenceState{uint32_t(r.id), prompt, r.computed, 0};
-    };
-    std::vector<scheduler::SequenceState> run_states, wait_states;
-    for (const auto& r : running) run_states.push_back(state_of(*r));
-    for (const auto& r : waiting) wait_states.push_back(state_of(*r));
-    const scheduler::StepLimits limits{
-        .token_budget = options.step_token_budget,
-        .max_running = options.max_running,
-        .decode_tokens_per_seq = 1,
-        .kv_capacity_tokens = int64_t(cache.n_total()) * options.block_size};
-    scheduler::StepPlan step_plan;
-    policy->plan_step(run_states, wait_states, limits, step_plan);
-
-    std::vector<Scheduled> step;
-    for (size_t i = 0; i < running.size(); ++i)
-        if (step_plan.tokens[i] > 0) step.push_back({running[i].get(), step_plan.tokens[i]});
-    for (int32_t j = 0; j < step_plan.admitted(); ++j) {
-        running.push_back(std::move(waiting.front()));
-        waiting.pop_front();
-        RequestState& r = *running.back();
-        admit(r);
-        step.push_back({&r, std::min(step_plan.admitted_tokens[size_t(j)], r.pending())});
-    }
-    {
-        std::lock_guard lock(mutex);
-        queued -= step_plan.admitted();
-    }
-    return step;
-}
-
-// Reuses cached blocks for the longest matching prefix (never the last token: its logits are
-// needed, so at least one token is always computed).
-void Engine::Impl::admit(RequestState& r) {
-    if (!options.prefix_caching || r.computed > 0) return;
-    const int32_t bs = options.block_size;
-    const size_t reusable = size_t((int32_t(r.tokens.size()) - 1) / bs);
-    uint64_t parent = 0;
-    r.block_hashes.clear();
-    for (size_t b = 0; b < reusable; ++b) {
-        parent = PrefixCache::chain_hash(parent, {r.tokens.data() + b * size_t(bs), size_t(bs)});
-        r.block_hashes.push_back(parent);
-    }
-    r.blocks = cache.acquire_prefix(r.block_hashes);
-    r.block_hashes.resize(r.blocks.size());
-    r.computed = int32_t(r.blocks.size()) * bs;
-    if (!r.admitted_before) {
-        r.cached_prompt = r.computed;
-        std::lock_guard lock(mutex);
-        stats.prefix_queries += r.tokens.size();
-        stats.prefix_hits += uint64_t(r.computed);
-    }
-    r.admitted_before = true;
-}
-
-// Gives every scheduled request blocks for its tokens, preempting the newest running
-// requests when the pool runs dry. False when nothing is left to run.
-bool Engine::Impl::reserve_blocks(std::vector<Scheduled>& step) {
-    for (size_t i = 0; i < step.size(); ++i) {
-        RequestState& r = *step[i].request;
-        const size_t needed =
-            size_t((r.computed + step[i].n + options.block_size - 1) / options.block_size);
-        while (r.blocks.size() < needed) {
-            const int32_t block = cache.allocate();
-            if (block >= 0) {
-                r.blocks.push_back(block);
-                continue;
-            }
-            if (running.size() == 1) {
-                finish(r, FinishReason::Error, "request needs more KV blocks than the engine has");
-                step[i].n = 0;
-                break;
-            }
-            RequestState* victim = running.back().get();
-            for (auto& s : step)
-                if (s.request == victim) s.n = 0;
-            preempt_newest();
-            if (victim == &r) break;
-        }
-    }
-    std::erase_if(step, [](const Scheduled& s) { return s.n == 0; });
-    return !step.empty();
-}
-
-// Recompute-style preemption: the newest request drops its KV and queues again at the front.
-void Engine::Impl::preempt_newest() {
-    Request victim = std::move(running.back());
-    running.pop_back();
-    for (int32_t b : victim->blocks) cache.release(b);
-    victim->blocks.clear();
-    victim->block_hashes.clear();
-    victim->computed = 0;
-    waiting.push_front(std::move(victim));
-    std::lock_guard lock(mutex);
-    ++queued;
-    ++stats.preemptions;
-}
-
-void Engine::Impl::execute(std::vector<Scheduled>& step) {
-    batch = model::Batch{};
-    batch.block_size = options.block_size;
-    for (size_t s = 0; s < step.size(); ++s) {
-        RequestState& r = *step[s].request;
-        batch.block_tables.push_back(r.blocks);
-        for (int32_t i = 0; i < step[s].n; ++i) {
-            const int32_t pos = r.computed + i;
-            batch.add(r.tokens[size_t(pos)], pos, int32_t(s), pos + 1 == int32_t(r.tokens.size()));
-        }
-    }
-    model.forward(batch, &pool, logits);
-    after_step(step);
-}
-
-void Engine::Impl::after_step(const std::vector<Scheduled>& step) {
-    int64_t row = 0;
-    uint64_t prompt_tokens = 0, generated = 0;
-    for (const auto& s : step) {
-        RequestState& r = *s.request;
-        const bool samples = r.computed + s.n == int32_t(r.tokens.size());
-        if (r.pending() > 1) prompt_tokens += uint64_t(s.n);
-        r.computed += s.n;
-        if (options.prefix_caching) publish_full_blocks(r);
-        if (!samples) continue;
-        generated += 1;
-        emit_token(r, logits.row(row++));
-    }
-    std::lock_guard lock(mutex);
-    stats.prompt_tokens += prompt_tokens;
-    stats.generation_tokens += generated;
-    ++stats.steps;
-}
-
-void Engine::Impl::publish_full_blocks(RequestState& r) {
-    const int32_t bs = options.block_size;
-    while (int32_t(r.block_hashes.size()) < r.computed / bs) {
-        const size_t b = r.block_hashes.size();
-        const uint64_t parent = b == 0 ? 0 : r.block_hashes.back();
-        const uint64_t hash =
-            PrefixCache::chain_hash(parent, {r.tokens.data() + b * size_t(bs), size_t(bs)});
-        cache.publish(r.blocks[b], hash);
-        r.block_hashes.push_back(hash);
-    }
-}
-
-// Samples the next token and reports it; finishes the request when it is done.
-void Engine::Impl::emit_token(RequestState& r, const float* row) {
-    const int32_t token = r.sampler->sample({row, size_t(logits.cols)}, r.tokens);
-    r.tokens.push_back(token);
-    ++r.generated;
-    if (!r.request.ignore_eos && vocab->is_end_of_generation(token))
-        finish(r, FinishReason::Stop);
-    else if (!r.callbacks.on_token(token_event(r, token, row)))
-        finish(r, FinishReason::Stop);
-    else if (r.generated >= r.request.max_tokens || int32_t(r.tokens.size()) >= options.n_ctx)
-        finish(r, FinishReason::Length);
-}
-
-// Log-probabilities come from the model's distribution, before sampling adjustments.
-TokenEvent Engine::Impl::token_event(const RequestState& r, int32_t token, const float* row) const {
-    TokenEvent event{token, 0.0f, {}};
-    if (r.request.top_logprobs < 0) return event;
-    const auto n = size_t(logits.cols);
-    const float max = *std::max_element(row, row + n);
-    double sum = 0.0;
-    for (size_t v = 0; v < n; ++v) sum += std::exp(double(row[v] - max));
-    const float log_z = max + float(std::log(sum));
-    event.logprob = row[token] - log_z;
-    std::vector<int32_t> ids(n);
-    std::iota(ids.begin(), ids.end(), 0);
-    const size_t k = std::min(n, size_t(r.request.top_logprobs));
-    std::partial_sort(ids.begin(), ids.begin() + ptrdiff_t(k), ids.end(),
-                      [&](int32_t a, int32_t b) { return row[a] > row[b]; });
-    for (size_t i = 0; i < k; ++i) event.top.emplace_back(ids[i], row[ids[i]] - log_z);
-    return event;
-}
-
-void Engine::Impl::finish(RequestState& r, FinishReason reason, const std::string& error,
-                          bool retry_later) {
-    if (!r.callbacks.on_finish) return;  // already finished
-    for (int32_t b : r.blocks) cache.release(b);
-    r.blocks.clear();
-    update_stats();  // observers of on_finish see the blocks already returned
-    FinishEvent event{reason,          error,       int32_t(r.request.prompt.size()),
-                      r.cached_prompt, r.generated, retry_later};
-    auto on_finish = std::move(r.callbacks.on_finish);
-    r.callbacks.on_finish = nullptr;
-    on_finish(event);
-}
-
-void Engine::Impl::remove_finished() {
-    auto finished = [](const Request& r) { return !r->callbacks.on_finish; };
-    std::erase_if(running, finished);
-    const auto before = waiting.size();
-    std::erase_if(waiting, finished);
-    std::lock_guard lock(mutex);
-    queued -= int32_t(before - waiting.size());
-    stats.running = int32_t(running.size());
-    if (running.empty() && queued == 0) drained.notify_all();
-}
-
-void Engine::Impl::update_stats() {
-    std::lock_guard lock(mutex);
-    stats.running = int32_t(running.size());
-    stats.waiting = queued;
-    stats.kv_blocks_used = cache.n_used();
-    stats.kv_blocks_cached = cache.n_cached();
-}
 
 Engine::Engine(model::Model& model, const EngineOptions& options)
     : impl_(std::make_unique<Impl>(model, options)) {}
 
-Engine::~Engine() {
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->stopping = true;
-    }
-    impl_->wake.notify_all();
-    impl_->loop.join();
-}
+Engine::~Engine() = default;
 
 SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callbacks) {
     const int64_t n_vocab = impl_->model.hparams().n_vocab;
@@ -407,7 +97,8 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
         return {SubmitStatus::TooLong, 0,
                 "the prompt has " + std::to_string(request.prompt.size()) +
                     " tokens; the context holds " + std::to_string(impl_->options.n_ctx)};
-    const int64_t kv_tokens = int64_t(impl_->cache.n_total()) * impl_->options.block_size;
+    EngineGroup& group = impl_->least_loaded();
+    const int64_t kv_tokens = group.kv_capacity_tokens();
     if (int64_t(request.prompt.size()) >= kv_tokens)
         return {SubmitStatus::TooLong, 0,
                 "the prompt has " + std::to_string(request.prompt.size()) +
@@ -421,34 +112,36 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
     state->tokens = request.prompt;
     state->request = std::move(request);
     state->callbacks = std::move(callbacks);
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->draining || impl_->stopping)
-        return {SubmitStatus::Draining, 0, "the server is shutting down"};
-    if (impl_->queued >= impl_->options.max_waiting)
-        return {SubmitStatus::QueueFull, 0, "the queue is full; retry later"};
     state->id = impl_->next_id++;
-    const uint64_t id = state->id;
-    impl_->inbox.push_back(std::move(state));
-    ++impl_->queued;
-    impl_->wake.notify_one();
-    return {SubmitStatus::Accepted, id, {}};
+    return group.submit(std::move(state));
 }
 
 void Engine::cancel(uint64_t id) {
-    std::lock_guard lock(impl_->mutex);
-    impl_->cancels.push_back(id);
-    impl_->wake.notify_one();
+    for (auto& group : impl_->groups) group->cancel(id);
 }
 
 void Engine::drain() {
-    std::unique_lock lock(impl_->mutex);
-    impl_->draining = true;
-    impl_->drained.wait(lock, [&] { return impl_->queued == 0 && impl_->stats.running == 0; });
+    for (auto& group : impl_->groups) group->start_draining();
+    for (auto& group : impl_->groups) group->wait_drained();
 }
 
 EngineStats Engine::stats() const {
-    std::lock_guard lock(impl_->mutex);
-    return impl_->stats;
+    EngineStats total;
+    for (const auto& group : impl_->groups) {
+        const EngineStats s = group->stats();
+        total.running += s.running;
+        total.waiting += s.waiting;
+        total.kv_blocks_total += s.kv_blocks_total;
+        total.kv_blocks_used += s.kv_blocks_used;
+        total.kv_blocks_cached += s.kv_blocks_cached;
+        total.prefix_queries += s.prefix_queries;
+        total.prefix_hits += s.prefix_hits;
+        total.prompt_tokens += s.prompt_tokens;
+        total.generation_tokens += s.generation_tokens;
+        total.preemptions += s.preemptions;
+        total.steps += s.steps;
+    }
+    return total;
 }
 
 const EngineOptions& Engine::options() const {

@@ -3,7 +3,9 @@
 // chunks under a token budget), runs the model, samples, and reports tokens through callbacks.
 // KV blocks are paged and named by a hash of their token prefix, so requests sharing a prefix
 // reuse its blocks; unreferenced blocks stay cached until LRU eviction. When KV runs out the
-// newest running request is preempted and later recomputed.
+// newest running request is preempted and later recomputed. A model with several attention
+// data-parallel groups (Model::set_dp_groups) gets one loop per group, each with its own share
+// of the requests, KV blocks and limits; a new request goes to the least loaded group.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -21,8 +23,9 @@ class Model;
 
 namespace ms::engine {
 
+// kv_blocks, max_running and max_waiting are totals, shared equally by the DP groups.
 struct EngineOptions {
-    int32_t threads = 0;              // 0: all hardware threads
+    int32_t threads = 0;              // per DP group (they take turns); 0: all hardware threads
     int32_t n_ctx = 8192;             // most tokens (prompt + generated) in one request
     int32_t block_size = 16;          // tokens per KV block
     int32_t kv_blocks = 0;            // 0: enough for max_running requests of 1024 tokens

@@ -7,7 +7,8 @@
 
 namespace ms::engine {
 
-PrefixCache::PrefixCache(int32_t n_blocks) : blocks_(size_t(n_blocks)), free_(size_t(n_blocks)) {
+PrefixCache::PrefixCache(int32_t n_blocks, int32_t first_block)
+    : first_block_(first_block), blocks_(size_t(n_blocks)), free_(size_t(n_blocks)) {
     std::iota(free_.rbegin(), free_.rend(), 0);  // pop_back hands out low ids first
 }
 
@@ -25,50 +26,54 @@ std::vector<int32_t> PrefixCache::acquire_prefix(std::span<const uint64_t> block
             lru_.erase(b.lru_pos);
             ++n_used_;
         }
-        found.push_back(it->second);
+        found.push_back(first_block_ + it->second);
     }
     return found;
 }
 
 int32_t PrefixCache::allocate() {
-    int32_t block;
+    int32_t index;
     if (!free_.empty()) {
-        block = free_.back();
+        index = free_.back();
         free_.pop_back();
     } else if (!lru_.empty()) {
-        block = lru_.front();
+        index = lru_.front();
         lru_.pop_front();
-        forget_name(block);
+        forget_name(index);
     } else {
         return -1;
     }
-    blocks_[size_t(block)].refs = 1;
+    blocks_[size_t(index)].refs = 1;
     ++n_used_;
-    return block;
+    return first_block_ + index;
+}
+
+PrefixCache::Block& PrefixCache::block_at(int32_t block) {
+    return blocks_.at(size_t(int64_t(block) - first_block_));
 }
 
 void PrefixCache::publish(int32_t block, uint64_t hash) {
-    Block& b = blocks_.at(size_t(block));
+    Block& b = block_at(block);
     if (b.named || by_hash_.count(hash)) return;  // an equal block is already findable
     b.named = true;
     b.hash = hash;
-    by_hash_[hash] = block;
+    by_hash_[hash] = block - first_block_;
 }
 
 void PrefixCache::release(int32_t block) {
-    Block& b = blocks_.at(size_t(block));
+    Block& b = block_at(block);
     if (b.refs <= 0) throw std::logic_error("prefix cache: releasing an unreferenced block");
     if (--b.refs > 0) return;
     --n_used_;
     if (b.named) {
-        b.lru_pos = lru_.insert(lru_.end(), block);
+        b.lru_pos = lru_.insert(lru_.end(), block - first_block_);
     } else {
-        free_.push_back(block);
+        free_.push_back(block - first_block_);
     }
 }
 
-void PrefixCache::forget_name(int32_t block) {
-    Block& b = blocks_[size_t(block)];
+void PrefixCache::forget_name(int32_t index) {
+    Block& b = blocks_[size_t(index)];
     if (!b.named) return;
     by_hash_.erase(b.hash);
     b.named = false;

@@ -13,7 +13,8 @@ namespace ms::engine {
 
 class PrefixCache {
 public:
-    explicit PrefixCache(int32_t n_blocks);
+    // Manages blocks first_block .. first_block + n_blocks - 1 of the model's KV store.
+    explicit PrefixCache(int32_t n_blocks, int32_t first_block = 0);
 
     // Hash of a full block given its predecessor's hash (0 for the first block).
     static uint64_t chain_hash(uint64_t parent, std::span<const int32_t> block_tokens);
@@ -38,9 +39,11 @@ private:
         uint64_t hash = 0;
         std::list<int32_t>::iterator lru_pos;
     };
-    void forget_name(int32_t block);
+    void forget_name(int32_t index);
+    Block& block_at(int32_t block);  // by block id
 
-    std::vector<Block> blocks_;
+    int32_t first_block_ = 0;
+    std::vector<Block> blocks_;  // by block id - first_block_, as are the indices below
     std::vector<int32_t> free_;  // unnamed, unreferenced
     std::list<int32_t> lru_;     // named, unreferenced; front = least recent
     std::unordered_map<uint64_t, int32_t> by_hash_;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <map>
 
+#include "model/compute_turn.h"
+
 namespace ms::model {
 namespace {
 
@@ -46,8 +48,8 @@ struct Lane {
 class Pipeline {
 public:
     Pipeline(std::span<const std::unique_ptr<Unit>> units, std::span<const MicroBatch> slices,
-             ThreadPool* pool, const UnitTimer& timer)
-        : units_(units), pool_(pool), timer_(timer), lanes_(slices.size()) {
+             ThreadPool* pool, const PipelineSharing& sharing, const UnitTimer& timer)
+        : units_(units), pool_(pool), sharing_(sharing), timer_(timer), lanes_(slices.size()) {
         for (size_t j = 0; j < slices.size(); ++j) lanes_[j].slice = &slices[j];
     }
 
@@ -88,7 +90,7 @@ private:
         Lane& lane = lanes_[j];
         const size_t unit = lane.next_unit++;
         const auto start = Clock::now();
-        lane.begun = units_[unit]->begin({lane.slice->batch, pool_}, lane.x, int(j));
+        lane.begun = units_[unit]->begin({lane.slice->batch, pool_}, lane.x, micro_batch(j));
         if (timer_) timer_(unit, 1, nanoseconds_since(start));
     }
 
@@ -96,9 +98,12 @@ private:
         Lane& lane = lanes_[j];
         lane.begun = false;
         const auto start = Clock::now();
-        units_[lane.next_unit - 1]->end(lane.x, int(j));
+        {
+            const ComputeTurn::Lent lent(sharing_.turn);  // the turn's idle time is the bubble
+            units_[lane.next_unit - 1]->end(lane.x, micro_batch(j));
+        }
         const uint64_t waited = nanoseconds_since(start);
-        bubble_ += waited;
+        if (!sharing_.turn) bubble_ += waited;
         if (timer_) timer_(lane.next_unit - 1, 0, waited);
     }
 
@@ -108,15 +113,18 @@ private:
             if (!lanes_[j].begun) continue;
             lanes_[j].begun = false;
             try {
-                units_[lanes_[j].next_unit - 1]->end(lanes_[j].x, int(j));
+                units_[lanes_[j].next_unit - 1]->end(lanes_[j].x, micro_batch(j));
             } catch (...) {
                 // The step fails with the first error.
             }
         }
     }
 
+    int micro_batch(size_t lane) const { return sharing_.first_micro_batch + int(lane); }
+
     std::span<const std::unique_ptr<Unit>> units_;
     ThreadPool* pool_;
+    const PipelineSharing& sharing_;
     const UnitTimer& timer_;
     std::vector<Lane> lanes_;
     uint64_t bubble_ = 0;
@@ -145,9 +153,10 @@ std::vector<MicroBatch> split_into_micro_batches(const Batch& batch, int n) {
 
 void run_micro_batches(std::span<const std::unique_ptr<Unit>> units,
                        std::span<const MicroBatch> slices, ThreadPool* pool, Activations& logits,
-                       PipelineCounters& counters, const UnitTimer& timer) {
+                       PipelineCounters& counters, const PipelineSharing& sharing,
+                       const UnitTimer& timer) {
     const auto start = Clock::now();
-    Pipeline pipeline(units, slices, pool, timer);
+    Pipeline pipeline(units, slices, pool, sharing, timer);
     pipeline.run();
     pipeline.gather_logits(logits);
     counters.steps.fetch_add(1, std::memory_order_relaxed);

@@ -15,6 +15,8 @@
 
 namespace ms::model {
 
+class ComputeTurn;
+
 // One slice of a batch: its own Batch (same block tables and sequence indices) and, per token of
 // the slice, the row its logits take in the whole batch's logits (-1: no logits).
 struct MicroBatch {
@@ -28,10 +30,11 @@ std::vector<MicroBatch> split_into_micro_batches(const Batch& batch, int n);
 
 // Totals since start, safe to read from any thread while steps run.
 struct PipelineCounters {
-    std::atomic<uint64_t> steps{0};  // steps run as more than one micro-batch
+    std::atomic<uint64_t> steps{0};  // steps run as several micro-batches or DP groups
     std::atomic<uint64_t> micro_batches{0};
     std::atomic<uint64_t> step_nanoseconds{0};
-    // Time the front end sat waiting for a unit in another worker with no other slice to run.
+    // Time the front end sat waiting for a unit in another worker with no other slice (or, with
+    // DP groups, no other group) to run.
     std::atomic<uint64_t> bubble_nanoseconds{0};
 };
 
@@ -39,11 +42,21 @@ struct PipelineCounters {
 // the call took: a unit's time is what the front end spent starting it and waiting for it.
 using UnitTimer = std::function<void(size_t unit, uint64_t calls, uint64_t nanoseconds)>;
 
+// How one step shares the chain with the steps of other attention DP groups in flight.
+struct PipelineSharing {
+    // The slices are the units' micro-batches first_micro_batch.. (each group has its own).
+    int first_micro_batch = 0;
+    // Held by the caller; lent while a slice waits for a unit in another worker. Null: the step
+    // has the front end to itself.
+    ComputeTurn* turn = nullptr;
+};
+
 // Runs the chain on the slices in turn (each slice begins its next unit after its previous one
 // ended) and gathers their logits into one matrix in the batch's token order. A unit that throws
 // fails the step once every other slice's begun unit has ended (no reply is left behind).
 void run_micro_batches(std::span<const std::unique_ptr<Unit>> units,
                        std::span<const MicroBatch> slices, ThreadPool* pool, Activations& logits,
-                       PipelineCounters& counters, const UnitTimer& timer = {});
+                       PipelineCounters& counters, const PipelineSharing& sharing = {},
+                       const UnitTimer& timer = {});
 
 }  // namespace ms::model

@@ -7,6 +7,7 @@
 
 #include "gguf/gguf.h"
 #include "model/architectures.h"
+#include "model/compute_turn.h"
 #include "model/micro_batch.h"
 #include "model/units.h"
 
@@ -91,16 +92,20 @@ struct Model::UnitClock {
     std::atomic<uint64_t> nanoseconds{0};
 };
 
-void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits) {
-    if (micro_batches_ > 1) {
+void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits, int dp_group) {
+    if (dp_group < 0 || dp_group >= dp_groups_)
+        throw std::invalid_argument("model: no DP group " + std::to_string(dp_group));
+    // With DP groups every step goes through the pipeline, which lends the turn while it waits.
+    if (micro_batches_ > 1 || turn_) {
         const std::vector<MicroBatch> slices = split_into_micro_batches(batch, micro_batches_);
-        if (slices.size() > 1) {
+        if (slices.size() > 1 || turn_) {
             UnitTimer timer;
             if (unit_clocks_)
                 timer = [this](size_t unit, uint64_t calls, uint64_t ns) {
                     record_unit_time(unit, calls, ns);
                 };
-            return run_micro_batches(units_, slices, pool, logits, *pipeline_, timer);
+            const PipelineSharing sharing{dp_group * micro_batches_, turn_.get()};
+            return run_micro_batches(units_, slices, pool, logits, *pipeline_, sharing, timer);
         }
     }
     const StepContext ctx{batch, pool};
@@ -122,11 +127,25 @@ void Model::record_unit_time(size_t unit, uint64_t calls, uint64_t nanoseconds) 
     unit_clocks_[unit].nanoseconds.fetch_add(nanoseconds, std::memory_order_relaxed);
 }
 
-void Model::set_micro_batches(int n) {
-    if (n < 1 || n > kMaxMicroBatches)
+void Model::check_lanes(int micro_batches, int dp_groups) {
+    if (micro_batches < 1 || micro_batches > kMaxMicroBatches)
         throw std::invalid_argument("micro-batches must be 1.." + std::to_string(kMaxMicroBatches) +
-                                    ", not " + std::to_string(n));
+                                    ", not " + std::to_string(micro_batches));
+    if (dp_groups < 1 || dp_groups * micro_batches > kMaxMicroBatches)
+        throw std::invalid_argument(
+            "DP groups times micro-batches must be at most " + std::to_string(kMaxMicroBatches) +
+            ", not " + std::to_string(dp_groups) + " x " + std::to_string(micro_batches));
+}
+
+void Model::set_micro_batches(int n) {
+    check_lanes(n, dp_groups_);
     micro_batches_ = n;
+}
+
+void Model::set_dp_groups(int n) {
+    check_lanes(micro_batches_, n);
+    dp_groups_ = n;
+    turn_ = n > 1 ? std::make_unique<ComputeTurn>(pipeline_->bubble_nanoseconds) : nullptr;
 }
 
 void Model::time_units() {

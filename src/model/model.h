@@ -17,6 +17,7 @@ class File;
 
 namespace ms::model {
 
+class ComputeTurn;
 class KvHolder;
 struct PipelineCounters;
 
@@ -47,8 +48,9 @@ public:
     // The same if every query head cached full keys and values (KvHolder).
     int64_t uncompressed_kv_bytes_per_token() const;
 
-    // Runs the whole chain on one batch; logits has one row per token that wants logits.
-    void forward(const Batch& batch, ThreadPool* pool, Activations& logits);
+    // Runs the whole chain on one batch; logits has one row per token that wants logits. With
+    // several DP groups, each group's steps name their group and hold compute_turn().
+    void forward(const Batch& batch, ThreadPool* pool, Activations& logits, int dp_group = 0);
 
     // From now on forward() times each unit (for a split deployment's metrics). Off by default,
     // so the colocated path runs the plain loop. Call before forward() runs anywhere.
@@ -61,6 +63,16 @@ public:
     // units in other workers (micro_batch.h); 1, the default, runs the chain whole. Call before
     // forward() runs anywhere.
     void set_micro_batches(int n);
+    int micro_batches() const { return micro_batches_; }
+
+    // From now on n attention data-parallel groups (each with its own requests and KV blocks)
+    // run steps at once: while one waits for a unit in another worker, another computes. Their
+    // steps take turns on the front end through compute_turn(), and each group's micro-batches
+    // are its own (groups x micro-batches <= kMaxMicroBatches). Call before forward() runs.
+    void set_dp_groups(int n);
+    int dp_groups() const { return dp_groups_; }
+    // Null with one group.
+    ComputeTurn* compute_turn() const { return turn_.get(); }
     // Steps, micro-batches, step time and bubbles of the pipelined steps; safe from any thread.
     const PipelineCounters& pipeline_counters() const { return *pipeline_; }
 
@@ -74,8 +86,11 @@ private:
     HParams hparams_;
     std::vector<std::unique_ptr<Unit>> units_;
     std::unique_ptr<UnitClock[]> unit_clocks_;  // one per unit while timing
+    static void check_lanes(int micro_batches, int dp_groups);
     int micro_batches_ = 1;
+    int dp_groups_ = 1;
     std::unique_ptr<PipelineCounters> pipeline_;
+    std::unique_ptr<ComputeTurn> turn_;
 };
 
 // Architectures we can build, for error messages and `inspect`.

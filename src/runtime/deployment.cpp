@@ -175,7 +175,7 @@ std::vector<Role> parse_roles(const Field& roles) {
 Deployment build(const YAML::Node& node, const std::string& file) {
     if (node.IsNull()) fail_at(file, {"", 1, 1}, "empty file: expected a map with 'roles'");
     const Field root = Field(node, file, "").expect_map();
-    root.only_keys({"name", "transport", "micro_batches", "activations", "roles"});
+    root.only_keys({"name", "transport", "micro_batches", "dp_groups", "activations", "roles"});
     Deployment d;
     d.file = file;
     d.name = root.has("name") ? root.at("name").text() : file;
@@ -186,6 +186,14 @@ Deployment build(const YAML::Node& node, const std::string& file) {
         if (d.micro_batches > model::kMaxMicroBatches)
             m.fail("at most " + std::to_string(model::kMaxMicroBatches) + " micro-batches, got " +
                    std::to_string(d.micro_batches));
+    }
+    if (root.has("dp_groups")) {
+        const Field g = root.at("dp_groups");
+        d.dp_groups = g.whole_number(1);
+        if (d.dp_groups * d.micro_batches > model::kMaxMicroBatches)
+            g.fail("DP groups times micro-batches must be at most " +
+                   std::to_string(model::kMaxMicroBatches) + ", got " +
+                   std::to_string(d.dp_groups) + " x " + std::to_string(d.micro_batches));
     }
     if (root.has("activations")) {
         const Field a = root.at("activations");

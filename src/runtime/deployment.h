@@ -67,6 +67,9 @@ struct Deployment {
     std::string file;  // empty for the built-in default
     Transport transport = Transport::inproc;
     int micro_batches = 1;
+    // Attention data-parallel groups in the front end: each its own requests and KV blocks,
+    // taking turns on the front end's cores so one computes while another waits for a worker.
+    int dp_groups = 1;
     bool int8_activations = false;  // quantize activations to INT8 in transit
     std::vector<Role> roles;
     Origin roles_origin;

@@ -31,7 +31,7 @@ ExpertRouter::ExpertRouter(std::unique_ptr<model::MoeLayer> layer, transport::Tr
             throw std::invalid_argument(name() + ": no connection to expert rank " +
                                         std::to_string(rank));
     for (const auto& [rank, worker] : workers_) told_relaunch_[rank] = worker->relaunches;
-    exchange_ = std::make_unique<transport::ExpertExchange>(
+    exchange_ = std::make_shared<transport::ExpertExchange>(
         transport_, placement, layer_->experts().source().n_embd, options_);
 }
 
@@ -50,7 +50,8 @@ bool ExpertRouter::begin(const model::StepContext& ctx, model::Activations& x, i
         prepare_workers();
         for (int rank : placement().expert_ranks())
             transport_.send(rank, kUnitRequestTag, encode_serve_experts(f.id));
-        exchange_->dispatch(f.id, f.router->normed().data, routes(f), int(f.router->n_used()));
+        f.exchange = exchange_;
+        f.exchange->dispatch(f.id, f.router->normed().data, routes(f), int(f.router->n_used()));
     } catch (const transport::TransportError& e) {
         fail(e);
     }
@@ -60,10 +61,11 @@ bool ExpertRouter::begin(const model::StepContext& ctx, model::Activations& x, i
 
 void ExpertRouter::end(model::Activations& x, int micro_batch) {
     InFlight& f = in_flight_.at(size_t(micro_batch));
+    const auto exchange = std::move(f.exchange);
     throw_if_down();  // found down by another micro-batch: its combine would never come
     f.routed_sum.resize(x.rows, x.cols);
     try {
-        exchange_->combine(f.id, f.routed_sum.data);
+        exchange->combine(f.id, f.routed_sum.data);
     } catch (const transport::TransportError& e) {
         fail(e);
     }
@@ -82,7 +84,7 @@ void ExpertRouter::set_placement(const transport::ExpertPlacement& placement) {
     } catch (const transport::TransportError& e) {
         fail(e);
     }
-    exchange_ = std::make_unique<transport::ExpertExchange>(
+    exchange_ = std::make_shared<transport::ExpertExchange>(
         transport_, placement, layer_->experts().source().n_embd, options_);
 }
 

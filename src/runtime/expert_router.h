@@ -33,13 +33,15 @@ public:
 
     const transport::ExpertPlacement& placement() const { return exchange_->placement(); }
     // From the next forward on, tokens go to `placement`: first tells every worker of the old
-    // and the new placement which experts of the layer it holds now. Call between forwards.
+    // and the new placement which experts of the layer it holds now. Call on the thread running
+    // steps, between units; micro-batches already dispatched combine under the old placement.
     void set_placement(const transport::ExpertPlacement& placement);
 
 private:
     // One micro-batch's exchange between begin and end.
     struct InFlight {
         std::optional<model::MoeRouter> router;  // a copy of the layer's (its weights are views)
+        std::shared_ptr<transport::ExpertExchange> exchange;  // the placement it was sent under
         transport::ExchangeId id;
         std::vector<transport::ExpertRoute> routes;
         model::Activations routed_sum;
@@ -55,7 +57,7 @@ private:
     std::unique_ptr<model::MoeLayer> layer_;
     transport::Transport& transport_;
     transport::ExchangeOptions options_;
-    std::unique_ptr<transport::ExpertExchange> exchange_;
+    std::shared_ptr<transport::ExpertExchange> exchange_;
     std::map<int, WorkerConnection*> workers_;
     std::map<int, uint32_t> told_relaunch_;  // per rank: its relaunch count when last told
     uint32_t next_step_ = 0;

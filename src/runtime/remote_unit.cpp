@@ -25,7 +25,7 @@ public:
     // Sends the request; the reply comes on the micro-batch's own tag, so several micro-batches
     // may be in the worker at once.
     bool begin(const model::StepContext& ctx, model::Activations& x, int micro_batch) override {
-        std::lock_guard lock(worker_.mutex);
+        std::shared_lock lock(worker_.mutex);
         throw_if_down();
         try {
             worker_.transport->send_owned(
@@ -41,7 +41,7 @@ public:
     // A worker found down since begin (another micro-batch's reply failed) is not waited for:
     // the supervisor discards whatever it left and relaunches it.
     void end(model::Activations& x, int micro_batch) override {
-        std::lock_guard lock(worker_.mutex);
+        std::shared_lock lock(worker_.mutex);
         throw_if_down();
         try {
             decode_reply(worker_.transport->recv(

@@ -3,7 +3,7 @@
 #pragma once
 #include <atomic>
 #include <memory>
-#include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "model/unit.h"
@@ -12,13 +12,14 @@
 
 namespace ms::runtime {
 
-// One worker as the front end reaches it. The mutex keeps each request paired with its reply
-// when several threads run units of the same worker.
+// One worker as the front end reaches it. Replies come on each micro-batch's own tag, so several
+// threads (DP groups) may wait for the same worker at once; each holds the mutex shared while its
+// request is in flight, and the supervisor takes it exclusively to clear out a dead worker.
 struct WorkerConnection {
     transport::Transport* transport = nullptr;
     int rank = 0;
     std::string name;  // role/replica, for error messages
-    std::mutex mutex;
+    std::shared_mutex mutex;
     // Set when the transport failed (the worker died or stopped answering): requests fail at
     // once until the worker supervisor has relaunched it and clears the flag.
     std::atomic<bool> broken{false};

@@ -61,6 +61,7 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     rt->swap_in_expert_routers(model);
     rt->add_metrics(model);
     model.set_micro_batches(rt->group_.deployment.micro_batches);
+    model.set_dp_groups(rt->group_.deployment.dp_groups);
     rt->supervisor_->watch();
     return rt;
 }

@@ -80,3 +80,42 @@ def test_pipelined_steps_give_the_colocated_completions(binary, model_path, tmp_
     report(f"{which} over {case}, micro_batches 2: {int(steps)} pipelined steps, bubbles "
            f"{samples['pipeline_bubble_seconds_total'] / samples['pipeline_step_seconds_total']:.0%} "
            "of their time")
+
+
+def with_dp_groups(path, groups: int, micro_batches: int):
+    path.write_text(f"dp_groups: {groups}\nmicro_batches: {micro_batches}\n" + path.read_text())
+    return path
+
+
+@pytest.mark.parametrize("which,case,micro_batches", [
+    ("SmolLM2", "shm", 1), ("stories260K", "ucx", 2), ("moe4x2", "expert-parallel", 2)])
+def test_dp_groups_give_the_colocated_completions(binary, model_path, tmp_path, shm_prefix, which,
+                                                  case, micro_batches, report, monkeypatch):
+    """Two attention DP groups in the front end, each with its own requests and KV blocks, take
+    turns on its core: one group's steps run while the other's wait for the worker."""
+    for name, value in UCX_ON_LOOPBACK.items():
+        if name.startswith("UCX_"):
+            monkeypatch.setenv(name, value)
+    if case == "ucx" and not has_ucx(binary, tmp_path):
+        pytest.skip("this build has no UCX")
+    model = {"SmolLM2": model_path, "stories260K": STORIES,
+             "moe4x2": SHARED_MODELS / "stories260K" / "stories260K-moe4x2-perturbed.gguf"}[which]
+    colocated = serve(binary, model)
+    try:
+        expected = completions(colocated)
+    finally:
+        assert colocated.stop() == 0, colocated.log_text()
+    split = serve(binary, model, "--deployment",
+                  with_dp_groups(split_case(tmp_path, shm_prefix, case), 2, micro_batches))
+    try:
+        got = completions(split)
+        samples = split.metrics()
+    finally:
+        assert split.stop() == 0, split.log_text()
+    assert got == expected
+    steps = samples["pipeline_steps_total"]
+    assert steps > 0
+    assert samples["pipeline_bubble_seconds_total"] < samples["pipeline_step_seconds_total"]
+    report(f"{which} over {case}, 2 DP groups x {micro_batches} micro-batch(es): {int(steps)} "
+           f"steps, bubbles {samples['pipeline_bubble_seconds_total']:.3f} s of "
+           f"{samples['pipeline_step_seconds_total']:.3f} s step time (both groups)")
