@@ -4,6 +4,7 @@
 // futexes in slices and check between slices that the other process still exists.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -111,6 +112,7 @@ protected:
             throw_timeout(peer, "receiving from", timeout);
         }
         RingView ring = own_->ring(peer);
+        const uint64_t writer = inbound_[peer].forgotten.load(std::memory_order_acquire);
         // Reading /proc costs tens of microseconds: the writer process is looked up once per
         // liveness slice, a clean close is seen at once.
         auto next_process_check = Clock::now() + kLivenessSlice;
@@ -120,6 +122,10 @@ protected:
             if (auto message = mailbox_.take(peer, tag)) return std::move(*message);
             const bool check_process = Clock::now() >= next_process_check;
             if (check_process) next_process_check = Clock::now() + kLivenessSlice;
+            // Another thread found the writer gone and forgot it: its ring now waits for the
+            // next writer, which will not answer this receive.
+            if (inbound_[peer].forgotten.load(std::memory_order_acquire) != writer)
+                throw_peer_gone(peer, "while receiving");
             if (writer_gone(ring.control(), check_process)) {
                 // It may have finished writing after the drain above and before leaving.
                 drain(peer, ring);
@@ -141,6 +147,8 @@ private:
     struct Inbound {
         std::mutex mutex;
         PartialFrame frame;
+        // Writers forgotten so far: a receive that began under an earlier one waits in vain.
+        std::atomic<uint64_t> forgotten{0};
     };
 
     // Maps the peer's segment and attaches to our ring there. A peer found gone is reported
@@ -233,9 +241,14 @@ private:
 
     // The writer died or closed: what it left half-written can never complete.
     void forget_writer(int peer, RingView ring) {
-        std::lock_guard lock(inbound_[peer].mutex);
-        inbound_[peer].frame = PartialFrame{};
-        ring.discard_unread();
+        {
+            std::lock_guard lock(inbound_[peer].mutex);
+            inbound_[peer].frame = PartialFrame{};
+            ring.discard_unread();
+            inbound_[peer].forgotten.fetch_add(1, std::memory_order_release);
+        }
+        ring.control().written_seq.fetch_add(1, std::memory_order_release);
+        futex_wake_all(ring.control().written_seq);  // receives waiting on the old writer
     }
 
     static void close_ring(RingView ring) {

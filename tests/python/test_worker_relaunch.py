@@ -89,10 +89,11 @@ def wait_until_healthy(server, timeout=30.0) -> float:
     pytest.fail("the worker did not come back:\n" + server.log_text())
 
 
-@pytest.mark.parametrize("transport,micro_batches", [("shm", 1), ("ucx", 1), ("shm", 2)])
+@pytest.mark.parametrize("transport,micro_batches,dp_groups",
+                         [("shm", 1, 1), ("ucx", 1, 1), ("shm", 2, 1), ("shm", 1, 2)])
 def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, tmp_path, shm_prefix,
-                                                           transport, micro_batches, monkeypatch,
-                                                           report):
+                                                           transport, micro_batches, dp_groups,
+                                                           monkeypatch, report):
     if transport == "ucx":
         if not has_ucx(binary, tmp_path):
             pytest.skip("this build has no UCX")
@@ -103,7 +104,8 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
     model = tmp_path / "model.gguf"
     model.symlink_to(model_path)
     deployment = attention_ffn(tmp_path, transport, shm_prefix)
-    deployment.write_text(f"micro_batches: {micro_batches}\n" + deployment.read_text())
+    deployment.write_text(f"micro_batches: {micro_batches}\ndp_groups: {dp_groups}\n" +
+                          deployment.read_text())
     server = Server(binary, model, "-t", 1, "-c", 2048, "--deployment", deployment)
     try:
         client = server.client()
@@ -141,7 +143,8 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
         assert the_worker(server) != worker
         assert greedy_texts(client, server.model) == before
         assert "worker ffn/0" in server.log_text() and "is back" in server.log_text()
-        report(f"worker relaunch ({transport}, {micro_batches} micro-batches): streams failed within "
+        report(f"worker relaunch ({transport}, {micro_batches} micro-batches, {dp_groups} DP "
+               f"groups): streams failed within "
                f"{max(o['ended'] for o in outcomes) - killed:.2f} s of the kill; serving again "
                f"{back_after:.2f} s after the model file came back")
     finally:
