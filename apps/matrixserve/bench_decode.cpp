@@ -4,9 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <random>
+#include <thread>
 
 #include "kernels/thread_pool.h"
+#include "model/compute_turn.h"
 #include "model/micro_batch.h"
 #include "runtime/runtime_metrics.h"
 
@@ -47,29 +51,35 @@ StepCosts per_step(const model::Model& model, const runtime::SplitRuntime* split
     return costs;
 }
 
-// N sequences with KV blocks of their own, prefilled with random prompts.
+constexpr int32_t kBlockSize = 16;
+
+int32_t blocks_per_sequence(const DecodeBenchOptions& o) {
+    return (o.prompt_tokens + o.steps + kBlockSize - 1) / kBlockSize;
+}
+
+// The sequences of one DP group (all of them with one group), each with KV blocks of its own,
+// prefilled with random prompts. Its steps hold the model's compute turn, as an engine's do.
 class Sequences {
 public:
-    static constexpr int32_t kBlockSize = 16;
-
-    Sequences(model::Model& model, ThreadPool& pool, const DecodeBenchOptions& o)
-        : model_(model), pool_(pool), options_(o), rng_(42) {
-        const int32_t per_sequence = (o.prompt_tokens + o.steps + kBlockSize - 1) / kBlockSize;
-        model.reserve_kv(o.sequences * per_sequence, kBlockSize);
-        for (int32_t s = 0; s < o.sequences; ++s) {
+    Sequences(model::Model& model, const DecodeBenchOptions& o, int dp_group)
+        : model_(model), pool_(o.threads), options_(o), dp_group_(dp_group), rng_(42 + dp_group) {
+        const int groups = model.dp_groups();
+        const int32_t per_sequence = blocks_per_sequence(o);
+        // Sequence s of the bench goes to group s % groups; blocks stay numbered by s.
+        for (int32_t s = dp_group; s < o.sequences; s += groups) {
             tables_.emplace_back(size_t(per_sequence));
             for (int32_t b = 0; b < per_sequence; ++b)
                 tables_.back()[size_t(b)] = s * per_sequence + b;
         }
-        for (int32_t s = 0; s < o.sequences; ++s) prefill(s);
+        for (int32_t s = 0; s < int32_t(tables_.size()); ++s) prefill(s);
     }
 
     // One step per call: every sequence's token at the given position, each wanting logits.
     void step(int32_t position) {
         model::Batch batch = empty_batch();
-        for (int32_t s = 0; s < options_.sequences; ++s)
+        for (int32_t s = 0; s < int32_t(tables_.size()); ++s)
             batch.add(random_token(), position, s, true);
-        model_.forward(batch, &pool_, logits_);
+        forward(batch);
     }
 
 private:
@@ -84,18 +94,41 @@ private:
         model::Batch batch = empty_batch();
         for (int32_t p = 0; p < options_.prompt_tokens; ++p)
             batch.add(random_token(), p, s, p + 1 == options_.prompt_tokens);
-        model_.forward(batch, &pool_, logits_);
+        forward(batch);
+    }
+
+    void forward(const model::Batch& batch) {
+        const model::ComputeTurn::Held turn(model_.compute_turn());
+        model_.forward(batch, &pool_, logits_, dp_group_);
     }
 
     int32_t random_token() { return int32_t(rng_() % uint64_t(model_.hparams().n_vocab)); }
 
     model::Model& model_;
-    ThreadPool& pool_;
+    ThreadPool pool_;
     DecodeBenchOptions options_;
+    int dp_group_;
     std::mt19937 rng_;
     std::vector<std::vector<int32_t>> tables_;
     model::Activations logits_;
 };
+
+// Every group's sequences through `steps` decode steps, the groups on threads of their own;
+// returns the wall time in seconds.
+double run_steps(std::vector<std::unique_ptr<Sequences>>& groups, const DecodeBenchOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto steps = [&](Sequences& group) {
+        for (int32_t i = 0; i < o.steps; ++i) group.step(o.prompt_tokens + i);
+    };
+    if (groups.size() == 1) {
+        steps(*groups.front());
+    } else {
+        std::vector<std::thread> threads;
+        for (auto& group : groups) threads.emplace_back(steps, std::ref(*group));
+        for (auto& thread : threads) thread.join();
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 }  // namespace
 
@@ -118,14 +151,12 @@ BenchResult measure_decode(model::Model& model, const runtime::SplitRuntime* spl
     r.test = "tg" + std::to_string(o.steps) + "x" + std::to_string(o.sequences);
     r.threads = o.threads;
     r.sequences = o.sequences;
-    ThreadPool pool(o.threads);
     std::fprintf(stderr, "\rbench: %s, %d threads, prefill   ", r.test.c_str(), o.threads);
-    Sequences sequences(model, pool, o);
-    const auto run = [&] {
-        const auto start = std::chrono::steady_clock::now();
-        for (int32_t i = 0; i < o.steps; ++i) sequences.step(o.prompt_tokens + i);
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    };
+    model.reserve_kv(o.sequences * blocks_per_sequence(o), kBlockSize);
+    std::vector<std::unique_ptr<Sequences>> groups;
+    for (int g = 0; g < std::min(model.dp_groups(), o.sequences); ++g)
+        groups.push_back(std::make_unique<Sequences>(model, o, g));
+    const auto run = [&] { return run_steps(groups, o); };
     run();  // warm-up: size buffers, wake the workers
     const Counters before = read_counters(model, split);
     for (int rep = 0; rep < o.repetitions; ++rep) {

@@ -48,7 +48,9 @@ struct DecodeBenchOptions {
 
 // Prefills the sequences once, then times `repetitions` runs of `steps` decode steps (after one
 // warm-up run); every run decodes the same positions, overwriting the previous run's KV rows.
-// `split` (may be null) is the model's running deployment, for its transport counters.
+// `split` (may be null) is the model's running deployment, for its transport counters. With DP
+// groups (Model::set_dp_groups) the sequences are dealt out to the groups, which step at once on
+// threads of their own, taking turns on the front end as the engine's groups do.
 BenchResult measure_decode(model::Model& model, const runtime::SplitRuntime* split,
                            const DecodeBenchOptions& options);
 

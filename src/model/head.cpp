@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <cmath>
 
 #include "gguf/gguf.h"
 #include "kernels/matmul.h"
+#include "model/compute_turn.h"
 #include "model/layer_math.h"
 #include "model/units.h"
 #include "model/weights.h"
@@ -23,24 +25,48 @@ public:
 
     // Only the rows the batch wants logits for go through the (large) classifier.
     void forward(const StepContext& ctx, Activations& x) override {
+        // Buffers are the call's own: another DP group may run the head while this call yields.
         const auto& want = ctx.batch.want_logits;
-        normed_.resize(ctx.batch.n_logit_rows(), x.cols);
+        Activations normed;
+        normed.resize(ctx.batch.n_logit_rows(), x.cols);
         int64_t out_row = 0;
         for (int64_t i = 0; i < x.rows; ++i)
             if (want[size_t(i)])
-                rms_norm(x.row(i), norm_.data(), x.cols, eps_, normed_.row(out_row++));
-        x.resize(normed_.rows, classifier_.rows);
-        kernels::matmul(classifier_, normed_.data.data(), normed_.rows, x.data.data(), ctx.pool);
+                rms_norm(x.row(i), norm_.data(), x.cols, eps_, normed.row(out_row++));
+        x.resize(normed.rows, classifier_.rows);
+        if (ctx.turn)
+            classify_yielding(ctx, normed, x);
+        else
+            kernels::matmul(classifier_, normed.data.data(), normed.rows, x.data.data(), ctx.pool);
         if (softcap_ != 0.0f)
             for (float& logit : x.data) logit = softcap_ * std::tanh(logit / softcap_);
     }
 
 private:
+    // Slices of the vocabulary in turn, yielding the front end between them (the head is the
+    // longest piece of a step). Each logit is the same dot product as in one matmul.
+    void classify_yielding(const StepContext& ctx, const Activations& normed,
+                           Activations& x) const {
+        const int64_t row_size = row_bytes(classifier_.type, classifier_.cols);
+        Activations slice_logits;
+        for (int64_t first = 0; first < classifier_.rows; first += kYieldRows) {
+            kernels::MatView slice = classifier_;
+            slice.data = static_cast<const char*>(classifier_.data) + first * row_size;
+            slice.rows = std::min(kYieldRows, classifier_.rows - first);
+            slice_logits.resize(x.rows, slice.rows);
+            kernels::matmul(slice, normed.data.data(), normed.rows, slice_logits.data.data(),
+                            ctx.pool);
+            for (int64_t t = 0; t < x.rows; ++t)
+                std::copy_n(slice_logits.row(t), slice.rows, x.row(t) + first);
+            ctx.turn->yield(false);
+        }
+    }
+
+    static constexpr int64_t kYieldRows = 4096;
     std::span<const float> norm_;
     kernels::MatView classifier_;
     float eps_;
     float softcap_;  // 0: logits are not capped
-    Activations normed_;
 };
 
 }  // namespace

@@ -90,8 +90,11 @@ private:
         Lane& lane = lanes_[j];
         const size_t unit = lane.next_unit++;
         const auto start = Clock::now();
-        lane.begun = units_[unit]->begin({lane.slice->batch, pool_}, lane.x, micro_batch(j));
+        lane.begun =
+            units_[unit]->begin({lane.slice->batch, pool_, sharing_.turn}, lane.x, micro_batch(j));
         if (timer_) timer_(unit, 1, nanoseconds_since(start));
+        // A group whose tokens came back from a worker sends them on before this one goes on.
+        if (!lane.begun && sharing_.turn) sharing_.turn->yield(lane.next_unit + 1 < units_.size());
     }
 
     void end(size_t j) {
@@ -99,7 +102,9 @@ private:
         lane.begun = false;
         const auto start = Clock::now();
         {
-            const ComputeTurn::Lent lent(sharing_.turn);  // the turn's idle time is the bubble
+            // Back from the chain's last remote unit, a slice has only the head left to run.
+            const bool feeds_worker_after = lane.next_unit + 1 < units_.size();
+            const ComputeTurn::Lent lent(sharing_.turn, feeds_worker_after);  // idle = bubble
             units_[lane.next_unit - 1]->end(lane.x, micro_batch(j));
         }
         const uint64_t waited = nanoseconds_since(start);

@@ -14,6 +14,8 @@ class ThreadPool;
 
 namespace ms::model {
 
+class ComputeTurn;
+
 // Row-major float matrix: one row per token (or per output row for the head).
 struct Activations {
     int64_t rows = 0;
@@ -50,6 +52,9 @@ struct Batch {
 struct StepContext {
     const Batch& batch;
     ThreadPool* pool = nullptr;
+    // Set when DP groups share the front end (compute_turn.h): a long unit yields it between
+    // pieces of its work, so another group's step can send its tokens to a worker meanwhile.
+    ComputeTurn* turn = nullptr;
 };
 
 class Unit {

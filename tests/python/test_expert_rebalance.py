@@ -73,9 +73,15 @@ def test_a_dense_model_has_no_expert_endpoint(binary):
         assert server.stop() == 0
 
 
-def test_moving_experts_under_load_keeps_every_request_and_output(binary, tmp_path, shm_prefix, report):
+@pytest.mark.parametrize("dp_groups", [1, 2])
+def test_moving_experts_under_load_keeps_every_request_and_output(binary, tmp_path, shm_prefix,
+                                                                  dp_groups, report):
+    """With 2 DP groups a move lands while the other group's tokens are out with the experts:
+    that exchange completes under the placement it was sent with."""
+    deployment = experts_over_two_workers(tmp_path, shm_prefix)
+    deployment.write_text(f"dp_groups: {dp_groups}\n" + deployment.read_text())
     server = Server(binary, MODEL, "-t", 1, "-c", 512, "--max-running", 4, "--deployment",
-                    experts_over_two_workers(tmp_path, shm_prefix))
+                    deployment)
     try:
         client = server.client()
         expected = {p: complete(client, server.model, p) for p in PROMPTS}
@@ -108,7 +114,8 @@ def test_moving_experts_under_load_keeps_every_request_and_output(binary, tmp_pa
         if not planned["moves"]:  # the counts were already even: the explicit moves stand alone
             assert placement["experts-01/0"]["2"] == [0] and placement["experts-23/0"]["2"] == [1, 2, 3]
             assert placement["experts-01/0"]["3"] == [0, 1, 3]
-        report(f"live rebalance under {len(load)} requests (4 at once): moved L2E1, copied L3E3, "
+        report(f"live rebalance under {len(load)} requests (4 at once, {dp_groups} DP groups): "
+               f"moved L2E1, copied L3E3, "
                f"then planned {[(m['kind'], m['layer'], m['expert']) for m in planned['moves']]} "
                f"(load {planned['load_before']} -> {planned['load_after']}); no failure, same text")
     finally:

@@ -244,3 +244,51 @@ TEST_F(EngineTest, LogprobsAreNormalisedAndRanked) {
 }
 
 }  // namespace
+
+namespace dp {
+
+// Two attention DP groups: requests are dealt to the least loaded group, each group keeps its
+// own KV blocks (a group's blocks never hold another's tokens) and outputs do not change.
+TEST_F(EngineTest, DataParallelGroupsShareTheRequestsWithoutChangingOutput) {
+    model_->set_dp_groups(2);
+    Engine engine(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 64, .step_token_budget = 48});
+    std::vector<std::unique_ptr<Collector>> requests;
+    for (int i = 0; i < 6; ++i)
+        requests.push_back(
+            std::make_unique<Collector>(engine, greedy(prompt_of(12 + 7 * i, i), 16)));
+    for (int i = 0; i < 6; ++i)
+        EXPECT_EQ(requests[size_t(i)]->get().tokens,
+                  alone(*reference_model_, prompt_of(12 + 7 * i, i), 16))
+            << i;
+    const EngineStats stats = engine.stats();
+    EXPECT_EQ(stats.kv_blocks_total, 64);  // 32 per group
+    EXPECT_EQ(stats.kv_blocks_used, 0);
+    EXPECT_EQ(stats.generation_tokens, 6u * 16u);
+    // Steps of both groups: at least one step per token of the longest group, counted per group.
+    EXPECT_GE(stats.steps, 2u * 16u);
+}
+
+TEST_F(EngineTest, ARequestLongerThanOneGroupsKvIsRefused) {
+    model_->set_dp_groups(2);
+    Engine engine(*model_, {.threads = 1, .n_ctx = 512, .block_size = 16, .kv_blocks = 8});
+    Collector too_long(engine, greedy(prompt_of(70, 1), 1));  // 4 blocks per group: 64 tokens
+    EXPECT_EQ(too_long.submitted().status, SubmitStatus::TooLong);
+    Collector fits(engine, greedy(prompt_of(40, 1), 4));
+    EXPECT_EQ(fits.get().finish.reason, FinishReason::Length);
+}
+
+TEST_F(EngineTest, CancelAndDrainReachEveryGroup) {
+    model_->set_dp_groups(2);
+    Engine engine(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 64});
+    Collector a(engine, greedy(prompt_of(20, 1), 400));
+    Collector b(engine, greedy(prompt_of(20, 2), 400));
+    engine.cancel(a.submitted().id);
+    engine.cancel(b.submitted().id);
+    EXPECT_EQ(a.get().finish.reason, FinishReason::Cancelled);
+    EXPECT_EQ(b.get().finish.reason, FinishReason::Cancelled);
+    engine.drain();
+    EXPECT_EQ(Collector(engine, greedy(prompt_of(5, 1), 1)).submitted().status,
+              SubmitStatus::Draining);
+}
+
+}  // namespace dp

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace {
@@ -64,6 +65,26 @@ TEST(PrefixCache, ReleasingTwiceIsAnError) {
     const int32_t b = cache.allocate();
     cache.release(b);
     EXPECT_THROW(cache.release(b), std::logic_error);
+}
+
+}  // namespace
+
+namespace {
+
+using ms::engine::PrefixCache;
+
+// A DP group's cache hands out only its own range of the model's KV blocks.
+TEST(PrefixCache, HandsOutBlocksOfItsOwnRange) {
+    PrefixCache cache(3, 10);
+    std::vector<int32_t> got;
+    for (int i = 0; i < 3; ++i) got.push_back(cache.allocate());
+    EXPECT_EQ(cache.allocate(), -1);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, (std::vector<int32_t>{10, 11, 12}));
+    cache.publish(11, 77);
+    cache.release(11);
+    EXPECT_EQ(cache.acquire_prefix(std::vector<uint64_t>{77}), std::vector<int32_t>{11});
+    EXPECT_THROW(cache.release(3), std::out_of_range);  // another group's block
 }
 
 }  // namespace

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 #include "kernels/thread_pool.h"
+#include "model/compute_turn.h"
 #include "model/model.h"
 
 namespace ms::model {
@@ -20,9 +24,9 @@ struct TestBatch {
     std::vector<std::vector<int32_t>> tables;
     Batch batch;
 
-    TestBatch(const std::vector<int>& lengths, bool last_logits_only) {
+    TestBatch(const std::vector<int>& lengths, bool last_logits_only, int32_t first_block = 0) {
         for (size_t s = 0; s < lengths.size(); ++s)
-            tables.push_back({int32_t(s * 2), int32_t(s * 2 + 1)});
+            tables.push_back({first_block + int32_t(s * 2), first_block + int32_t(s * 2 + 1)});
         for (const auto& t : tables) batch.block_tables.emplace_back(t);
         // Tokens of the sequences interleaved, as a scheduler mixing prefill and decode puts them.
         const int longest = *std::max_element(lengths.begin(), lengths.end());
@@ -80,21 +84,31 @@ public:
           events_(events) {}
     std::string name() const override { return inner_->name(); }
     void forward(const StepContext& ctx, Activations& x) override { inner_->forward(ctx, x); }
+    // Like a worker, it runs one request at a time; DP groups call it from several threads.
     bool begin(const StepContext& ctx, Activations&, int micro_batch) override {
+        std::lock_guard lock(worker_);
         pending_[micro_batch] = &ctx.batch;
         events_.push_back("begin " + name() + " " + std::to_string(micro_batch));
         most_in_flight_ = std::max(most_in_flight_, ++in_flight_);
+        begun_.notify_all();
         if (fail_on_begin_ == micro_batch) throw std::runtime_error("boom");
         return true;
     }
     void end(Activations& x, int micro_batch) override {
+        std::unique_lock lock(worker_);
+        // A worker busy long enough for the other requests to arrive.
+        begun_.wait_for(lock, std::chrono::seconds(5),
+                        [&] { return most_in_flight_ >= answer_when_in_flight_; });
         --in_flight_;
         events_.push_back("end " + name() + " " + std::to_string(micro_batch));
         inner_->forward({*pending_[micro_batch], nullptr}, x);
     }
     int fail_on_begin_ = -1;
+    int answer_when_in_flight_ = 0;  // once this many were begun at once
 
 private:
+    static inline std::mutex worker_;
+    static inline std::condition_variable begun_;
     std::unique_ptr<Unit> inner_;
     const Batch* pending_[kMaxMicroBatches] = {};
     int& in_flight_;
@@ -172,10 +186,46 @@ TEST_F(Pipelined, AFailingUnitEndsEveryBegunUnitFirst) {
     EXPECT_EQ(in_flight_, 1);  // only the failed begin, never ended; slice 0 was ended
 }
 
+// Two DP groups step at once on threads of their own, holding the compute turn as the engine's
+// groups do: both groups' tokens are in the FFN at once, and each group gets the logits it gets
+// alone (the head, computed in slices that yield the turn, gives the same bits).
+TEST_F(Pipelined, DataParallelGroupsOverlapAndKeepTheirLogits) {
+    const TestBatch first({5, 1, 3}, false);
+    const TestBatch second({2, 7}, true, 8);
+    ThreadPool pool_a(1), pool_b(1);
+    Activations alone_first, alone_second;
+    model_->forward(first.batch, &pool_a, alone_first);
+    model_->forward(second.batch, &pool_a, alone_second);
+    make_ffns_late()[0]->answer_when_in_flight_ = 2;
+    model_->set_dp_groups(2);
+    ComputeTurn* turn = model_->compute_turn();
+    ASSERT_NE(turn, nullptr);
+    Activations got_first, got_second;
+    std::thread group_1([&] {
+        const ComputeTurn::Held held(turn);
+        model_->forward(second.batch, &pool_b, got_second, 1);
+    });
+    {
+        const ComputeTurn::Held held(turn);
+        model_->forward(first.batch, &pool_a, got_first, 0);
+    }
+    group_1.join();
+    EXPECT_EQ(got_first.data, alone_first.data);
+    EXPECT_EQ(got_second.data, alone_second.data);
+    EXPECT_EQ(most_in_flight_, 2);  // one slice of each group in the FFN at once
+    EXPECT_EQ(model_->pipeline_counters().steps.load(), 2u);
+    EXPECT_THROW(model_->forward(first.batch, &pool_a, got_first, 2), std::invalid_argument);
+}
+
 TEST(MicroBatch, ACountOutsideThePipelineIsRefused) {
     auto model = Model::load(kModel);
     EXPECT_THROW(model->set_micro_batches(0), std::invalid_argument);
     EXPECT_THROW(model->set_micro_batches(kMaxMicroBatches + 1), std::invalid_argument);
+    model->set_micro_batches(4);
+    EXPECT_THROW(model->set_dp_groups(3), std::invalid_argument);  // 12 lanes
+    EXPECT_THROW(model->set_dp_groups(0), std::invalid_argument);
+    model->set_dp_groups(2);
+    EXPECT_THROW(model->set_micro_batches(5), std::invalid_argument);
 }
 
 }  // namespace

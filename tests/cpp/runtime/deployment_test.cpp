@@ -24,6 +24,7 @@ TEST(DeploymentParse, ReadsRolesUnitsReplicasAndAddresses) {
 name: three
 transport: ucx
 micro_batches: 2
+dp_groups: 3
 activations: int8
 roles:
   attention:
@@ -39,6 +40,7 @@ roles:
     EXPECT_EQ(d.name, "three");
     EXPECT_EQ(d.transport, Transport::ucx);
     EXPECT_EQ(d.micro_batches, 2);
+    EXPECT_EQ(d.dp_groups, 3);
     EXPECT_TRUE(d.int8_activations);
     ASSERT_EQ(d.roles.size(), 2u);
     EXPECT_EQ(d.roles[0].name, "attention");
@@ -53,13 +55,14 @@ roles:
     EXPECT_EQ(moe.kind, UnitKind::moe);
     EXPECT_EQ(moe.layers, (std::vector<int>{0, 2}));
     EXPECT_EQ(moe.experts, (std::vector<int>{1, 3}));
-    EXPECT_EQ(moe.origin.line, 13);  // the text starts with a newline
+    EXPECT_EQ(moe.origin.line, 14);  // the text starts with a newline
 }
 
 TEST(DeploymentParse, DefaultsAreInprocOneMicroBatchF32) {
     const Deployment d = parse_deployment("roles: {all: {units: [embedding]}}", "d.yaml");
     EXPECT_EQ(d.transport, Transport::inproc);
     EXPECT_EQ(d.micro_batches, 1);
+    EXPECT_EQ(d.dp_groups, 1);
     EXPECT_FALSE(d.int8_activations);
     EXPECT_EQ(d.roles[0].replicas, 1);
     EXPECT_EQ(d.name, "d.yaml");
@@ -74,6 +77,10 @@ TEST(DeploymentParse, ErrorsNameFileLineAndField) {
               "d.yaml:1:16: micro_batches: expected a whole number >= 1, got '1.5'");
     EXPECT_EQ(parse_error("micro_batches: 9\nroles: {a: {units: [head]}}"),
               "d.yaml:1:16: micro_batches: at most 8 micro-batches, got 9");
+    EXPECT_EQ(parse_error("micro_batches: 4\ndp_groups: 3\nroles: {a: {units: [head]}}"),
+              "d.yaml:2:12: dp_groups: DP groups times micro-batches must be at most 8, got 3 x 4");
+    EXPECT_EQ(parse_error("dp_groups: 0\nroles: {a: {units: [head]}}"),
+              "d.yaml:1:12: dp_groups: expected a whole number >= 1, got '0'");
     EXPECT_EQ(parse_error("name: x\n"), "d.yaml:1:1: missing field 'roles'");
     EXPECT_EQ(parse_error("roles:\n  a:\n    units: [head, mlp]\n"),
               "d.yaml:3:19: roles.a.units[1]: expected one of embedding, attention, ffn, moe, "
