@@ -3,8 +3,9 @@
 
 Runs `matrixserve bench --sequences` for each placement, 2 threads in total each: colocated with
 `-t 2`, and attention | ffn (deploy/runtime/attention-ffn.shm.yaml, copied with micro_batches 1
-and 2) with `-t 1` in each process. Placements take turns in every round (--runs rounds), so a
-change of machine load hits them alike; figures are medians over the rounds. A colocated 1-thread
+and 2, each with 1 and 2 attention DP groups) with `-t 1` in each process. Placements take turns
+in every round (--runs rounds), so a change of machine load hits them alike; figures are medians
+over the rounds. A colocated 1-thread
 run with unit times is the reference for what limits the split: the FFN worker's share of a
 step on one core. Prints a markdown table and writes bench/results/split_bench.{json,svg} and
 docs/bench-split.svg.
@@ -26,28 +27,31 @@ DEPLOYMENT = ROOT / "deploy/runtime/attention-ffn.shm.yaml"
 FRONT_END_UNITS = ("embed", "attn", "head")
 
 
-def split_deployment(directory, micro_batches):
-    """The attention | ffn file with micro_batches set, and shm names of this run's own (other
-    runs of the same file on this host must not meet ours)."""
-    text = re.sub(r"micro_batches: \d+", f"micro_batches: {micro_batches}", DEPLOYMENT.read_text())
-    text = re.sub(r"\[ms-(\w+)-0\]", rf"[ms-bench-{os.getpid()}-\1-{micro_batches}]", text)
-    path = pathlib.Path(directory) / f"attention-ffn.mb{micro_batches}.yaml"
+def split_deployment(directory, micro_batches, dp_groups=1):
+    """The attention | ffn file with micro_batches and dp_groups set, and shm names of this run's
+    own (other runs of the same file on this host must not meet ours)."""
+    text = re.sub(r"micro_batches: \d+", f"micro_batches: {micro_batches}\ndp_groups: {dp_groups}",
+                  DEPLOYMENT.read_text())
+    tag = f"{micro_batches}-{dp_groups}"
+    text = re.sub(r"\[ms-(\w+)-0\]", rf"[ms-bench-{os.getpid()}-\1-{tag}]", text)
+    path = pathlib.Path(directory) / f"attention-ffn.mb{micro_batches}.dp{dp_groups}.yaml"
     path.write_text(text)
     return path
 
 
 def placements(directory):
-    """(name, bench arguments, counts in the comparison) per placement."""
-    split = [f"attention | ffn, {mb} micro-batch{'es' if mb > 1 else ''}" for mb in (1, 2)]
-    return [
-        ("colocated, 2 threads", ["-t", "2", "--threads-list", "2", "--unit-times"], True),
-        (split[0], ["-t", "1", "--threads-list", "1", "--deployment",
-                    str(split_deployment(directory, 1))], True),
-        (split[1], ["-t", "1", "--threads-list", "1", "--deployment",
-                    str(split_deployment(directory, 2))], True),
-        ("colocated, 1 thread (reference)", ["-t", "1", "--threads-list", "1", "--unit-times"],
-         False),
-    ]
+    """(name, bench arguments, counts in the comparison) per placement: colocated, then
+    attention | ffn with (DP groups, micro-batches) of (1, 1), (1, 2), (2, 1) and (2, 2)."""
+    runs = [("colocated, 2 threads", ["-t", "2", "--threads-list", "2", "--unit-times"], True)]
+    for groups, mb in ((1, 1), (1, 2), (2, 1), (2, 2)):
+        name = f"attention | ffn, {mb} micro-batch{'es' if mb > 1 else ''}"
+        if groups > 1:
+            name += f", {groups} DP groups"
+        runs.append((name, ["-t", "1", "--threads-list", "1", "--deployment",
+                            str(split_deployment(directory, mb, groups))], True))
+    runs.append(("colocated, 1 thread (reference)",
+                 ["-t", "1", "--threads-list", "1", "--unit-times"], False))
+    return runs
 
 
 def bench(binary, model, args, opts):
@@ -95,7 +99,7 @@ def markdown(results, names, sizes):
 
 
 def svg_chart(results, names, sizes, title):
-    colors = ["#2b6cb0", "#c05621", "#38a169", "#718096"]
+    colors = ["#2b6cb0", "#c05621", "#38a169", "#805ad5", "#d53f8c", "#718096"]
     width, left, bar, gap = 720, 70, 16, 22
     height = 70 + len(sizes) * (len(names) * bar + gap) + 20 * len(names)
     top = max(results[name][n]["tokens_per_s"] for name in names for n in sizes)

@@ -61,6 +61,18 @@ def test_split_decode_rows_report_transport_per_step(binary, tmp_path, shm_prefi
     assert four - one >= 3 * 2 * N_LAYER * 64 * 4 / 1e6
 
 
+def test_dp_groups_step_their_own_sequences(binary, tmp_path, shm_prefix):
+    """With 2 DP groups the 4 sequences are dealt to both groups, each sending its own requests;
+    one sequence goes to one group."""
+    path = attention_ffn(tmp_path, "shm", shm_prefix)
+    path.write_text("dp_groups: 2\n" + path.read_text())
+    rows = decode_bench(binary, "--deployment", path)
+    check_rows(rows)
+    one, four = (r["transport"]["messages_per_step"] for r in rows)
+    assert one == 2 * N_LAYER
+    assert four == 2 * 2 * N_LAYER
+
+
 def test_sequences_need_decode_steps(binary):
     out = subprocess.run([str(binary), "bench", "-m", str(STORIES), "--sequences", "2", "-n", "0"],
                          capture_output=True, text=True, timeout=60)
