@@ -66,6 +66,12 @@ public:
                  YAML::Dump(node_) + "'");
         return static_cast<int>(v);
     }
+    bool boolean() const {
+        bool v = false;
+        if (!node_.IsScalar() || !YAML::convert<bool>::decode(node_, v))
+            fail("expected true or false, got '" + YAML::Dump(node_) + "'");
+        return v;
+    }
     void only_keys(std::initializer_list<const char*> allowed) const {
         for (const auto& [key, value] : entries()) {
             const std::string k = key.text();
@@ -139,10 +145,14 @@ UnitEntry parse_unit(const Field& f) {
 }
 
 Role parse_role(const std::string& role_name, const Field& f) {
-    f.expect_map().only_keys({"replicas", "units", "addresses"});
+    f.expect_map().only_keys({"replicas", "units", "addresses", "launch"});
     Role r;
     r.name = role_name;
     if (f.has("replicas")) r.replicas = f.at("replicas").whole_number(1);
+    if (f.has("launch")) {
+        r.launch = f.at("launch").boolean();
+        r.launch_origin = f.at("launch").origin();
+    }
     const Field units = f.at("units").expect_list();
     for (size_t i = 0; i < units.node().size(); ++i) r.units.push_back(parse_unit(units.item(i)));
     if (r.units.empty()) units.fail("a role needs at least one unit");

@@ -56,6 +56,11 @@ struct Address {
 struct Role {
     std::string name;
     int replicas = 1;
+    // false: the front end does not start this role's workers but waits for them to connect
+    // (started by hand or by another host's process manager: `matrixserve worker`), and waits
+    // again for one that died to be restarted.
+    bool launch = true;
+    Origin launch_origin;
     std::vector<UnitEntry> units;
     std::vector<Address> addresses;  // one per replica; empty for inproc
     Origin origin;
@@ -94,7 +99,8 @@ struct WorkerPlan {
     std::string role;
     int replica = 0;
     std::string address;
-    int dp_group = -1;  // attention data-parallel group, -1 when the worker holds no attention
+    int dp_group = -1;   // attention data-parallel group, -1 when the worker holds no attention
+    bool launch = true;  // started by the front end (else it connects on its own)
     bool embedding = false;
     bool head = false;
     std::vector<int> attention_layers;

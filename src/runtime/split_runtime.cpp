@@ -86,12 +86,27 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
             }
         });
     } else {
-        supervisor_->launch(
-            {&worker->connection,
-             group_.peers.addresses[index],
-             {options.worker_binary, "worker", "--deployment", options.deployment_file, "--role",
-              plan.role, "--replica", std::to_string(plan.replica), "--model", options.model_path,
-              "--threads", std::to_string(options.threads)}});
+        std::vector<std::string> argv{options.worker_binary,
+                                      "worker",
+                                      "--deployment",
+                                      options.deployment_file,
+                                      "--role",
+                                      plan.role,
+                                      "--replica",
+                                      std::to_string(plan.replica),
+                                      "--model",
+                                      options.model_path,
+                                      "--threads",
+                                      std::to_string(options.threads)};
+        if (!plan.launch) {
+            std::string command = "matrixserve";
+            for (size_t i = 1; i < argv.size(); ++i) command += " " + argv[i];
+            std::fprintf(stderr,
+                         "matrixserve: waiting for worker %s to connect; start it with: %s\n",
+                         plan.name.c_str(), command.c_str());
+            argv.clear();
+        }
+        supervisor_->launch({&worker->connection, group_.peers.addresses[index], std::move(argv)});
     }
     workers_[index] = std::move(worker);
 }

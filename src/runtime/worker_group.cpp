@@ -39,6 +39,10 @@ WorkerGroup plan_group(const std::string& deployment_file, const model::HParams&
     group.deployment = load_deployment(deployment_file);
     group.plans = plan_workers(group.deployment, hp);
     group.front_end = single_front_end(group.plans);
+    if (!group.plans[group.front_end].launch)
+        throw DeploymentError(deployment_file + ": role " + group.plans[group.front_end].role +
+                              " holds the embedding, so it is the front end (serve, generate): "
+                              "'launch: false' cannot apply to it");
     for (const WorkerPlan& p : group.plans)
         group.peers.addresses.push_back(
             transport_address(group.deployment.transport, p.address, inproc_hub));

@@ -229,6 +229,10 @@ void check_addresses(const Deployment& d, const PlanOptions& options) {
     std::map<std::string, std::string> used;  // address -> role
     for (const Role& r : d.roles) {
         if (d.transport == Transport::inproc) {
+            if (!r.launch)
+                fail_at(d.file, r.launch_origin,
+                        "inproc workers are threads of the front end: they cannot be started "
+                        "elsewhere");
             if (!r.addresses.empty())
                 fail_at(d.file, r.addresses_origin,
                         "inproc workers share one process and take no address");
@@ -279,6 +283,7 @@ WorkerPlan plan_for(const Deployment& d, size_t role, int replica, const RoleUni
     p.replica = replica;
     if (!r.addresses.empty()) p.address = r.addresses[static_cast<size_t>(replica)].value;
     p.dp_group = u.holds_attention() ? replica : -1;
+    p.launch = r.launch;
     p.embedding = u.embedding;
     p.head = u.head;
     p.attention_layers = u.attention_layers;

@@ -68,7 +68,7 @@ WorkerSupervisor::~WorkerSupervisor() {
 void WorkerSupervisor::launch(Child child) {
     Supervised worker;
     worker.child = std::move(child);
-    start_process(worker);
+    if (!attached(worker)) start_process(worker);
     workers_.push_back(std::move(worker));
 }
 
@@ -131,6 +131,7 @@ void WorkerSupervisor::run() {
 std::optional<std::string> WorkerSupervisor::lost(Supervised& worker) {
     if (auto status = process_ended(worker)) return "it " + *status;
     if (!worker.child.connection->broken) return std::nullopt;
+    if (attached(worker)) return "its connection failed";
     kill_process(worker);
     return "its connection failed; killed it";
 }
@@ -147,6 +148,13 @@ void WorkerSupervisor::relaunch(Supervised& worker, const std::string& why) {
 }
 
 void WorkerSupervisor::relaunch_with_retries(Supervised& worker, const std::string& why) {
+    if (attached(worker)) {
+        set_down(worker, who(worker) + " is down (" + why + "); waiting for it to be restarted");
+        discard_stale_messages(worker);
+        std::fprintf(stderr, "matrixserve: %s: %s; waiting for it to be restarted\n",
+                     who(worker).c_str(), why.c_str());
+        return await_restart(worker);
+    }
     set_down(worker, who(worker) + " is being relaunched (" + why + ")");
     std::fprintf(stderr, "matrixserve: %s: %s; relaunching it\n", who(worker).c_str(), why.c_str());
     discard_stale_messages(worker);
@@ -186,13 +194,33 @@ bool WorkerSupervisor::try_relaunch(Supervised& worker, int attempt) {
     return true;
 }
 
+// For as long as it takes (a person restarts it), until relaunching stops.
+void WorkerSupervisor::await_restart(Supervised& worker) {
+    while (!stopping()) {
+        try {
+            await_worker_ready(
+                transport_, worker.child.connection->rank, who(worker), policy_.ready_timeout,
+                [] { return std::nullopt; }, [this] { return stopping(); });
+        } catch (const std::runtime_error&) {
+            continue;  // not yet
+        }
+        ++worker.child.connection->relaunches;
+        worker.child.connection->broken = false;
+        set_down(worker, "");
+        std::fprintf(stderr, "matrixserve: %s is back\n", who(worker).c_str());
+        return;
+    }
+}
+
 // A reply the dead process had sent but nobody took, or half a message it was writing, must not
-// be taken for the answer of the new process.
+// be taken for the answer of the new process. An attached worker's ready message is kept: it can
+// only come from a new process (the old one's was taken when it joined), which may already run.
 void WorkerSupervisor::discard_stale_messages(Supervised& worker) {
     WorkerConnection& connection = *worker.child.connection;
     std::lock_guard lock(connection.mutex);  // waits for a request in flight to fail
     connection.broken = true;
-    std::vector<transport::Tag> tags{kWorkerReadyTag};
+    std::vector<transport::Tag> tags;
+    if (!attached(worker)) tags.push_back(kWorkerReadyTag);
     for (int m = 0; m < model::kMaxMicroBatches; ++m) tags.push_back(unit_reply_tag(uint32_t(m)));
     // The first wait lets whatever is still in transit arrive, whatever its tag; the other tags
     // then only take what is already there.
@@ -222,7 +250,12 @@ void WorkerSupervisor::start_process(Supervised& worker) {
     worker.pid = launch_worker_process(argv.front(), {argv.begin() + 1, argv.end()});
 }
 
+bool WorkerSupervisor::attached(const Supervised& worker) {
+    return worker.child.argv.empty();
+}
+
 std::optional<std::string> WorkerSupervisor::process_ended(Supervised& worker) {
+    if (attached(worker)) return std::nullopt;  // not ours to watch
     if (worker.pid <= 0) return "was not started";
     auto status = ended_status(worker.pid);
     if (status) worker.pid = 0;  // reaped: the pid may be reused by an unrelated process

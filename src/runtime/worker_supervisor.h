@@ -2,7 +2,9 @@
 // process ended (waitpid) or whose connection failed while it still runs; it marks the worker
 // unavailable, so requests for its units fail at once instead of waiting for it, relaunches it
 // (bounded attempts with a doubling backoff, each logged on stderr), waits for its ready message
-// and puts it back in service.
+// and puts it back in service. A worker started elsewhere (attached: no command) is not started
+// or relaunched: the supervisor waits for it to connect, and after its connection failed, for it
+// to be restarted.
 #pragma once
 #include <sys/types.h>
 
@@ -40,7 +42,7 @@ public:
     struct Child {
         WorkerConnection* connection = nullptr;  // outlives the supervisor
         std::string address;                     // the worker's transport address
-        std::vector<std::string> argv;           // binary and arguments that start it
+        std::vector<std::string> argv;           // binary and arguments; empty: attached
     };
 
     WorkerSupervisor(transport::Transport& transport, RelaunchPolicy policy);
@@ -49,7 +51,7 @@ public:
     WorkerSupervisor(const WorkerSupervisor&) = delete;
     WorkerSupervisor& operator=(const WorkerSupervisor&) = delete;
 
-    // Starts the worker's process. Call before watch().
+    // Starts the worker's process (an attached one is only awaited). Call before watch().
     void launch(Child child);
     // Waits until every launched worker is ready; throws std::runtime_error naming one that is
     // not, after killing them all.
@@ -75,11 +77,13 @@ private:
     std::optional<std::string> lost(Supervised& worker);
     void relaunch(Supervised& worker, const std::string& why);
     void relaunch_with_retries(Supervised& worker, const std::string& why);
+    void await_restart(Supervised& worker);
     bool try_relaunch(Supervised& worker, int attempt);
     void discard_stale_messages(Supervised& worker);
     void set_down(Supervised& worker, std::string why);
     bool stopping() const;
     void start_process(Supervised& worker);
+    static bool attached(const Supervised& worker);
     std::optional<std::string> process_ended(Supervised& worker);
     void kill_process(Supervised& worker);
     void reap_all();

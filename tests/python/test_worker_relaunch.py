@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import signal
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -173,3 +174,58 @@ def test_a_worker_that_cannot_restart_is_given_up_and_the_server_stays_up(binary
     finally:
         exit_status = server.stop()
     assert exit_status == 0, server.log_text()
+
+
+def start_worker(binary, deployment, model):
+    return subprocess.Popen([str(binary), "worker", "--deployment", str(deployment), "--role", "ffn",
+                             "-m", str(model), "-t", "1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_a_worker_started_by_hand_is_awaited_and_serving_resumes_when_it_is_restarted(
+        binary, model_path, tmp_path, shm_prefix, report):
+    """`launch: false`: the front end starts no worker process for the role but waits for one to
+    connect; when it dies the affected requests fail at once, new ones get 503, and serving
+    resumes when a new worker is started by hand."""
+    deployment = attention_ffn(tmp_path, "shm", shm_prefix)
+    deployment.write_text(deployment.read_text().replace("  ffn:\n", "  ffn:\n    launch: false\n"))
+    worker = start_worker(binary, deployment, model_path)  # it waits for the front end to appear
+    server = Server(binary, model_path, "-t", 1, "-c", 2048, "--deployment", deployment)
+    replacement = None
+    try:
+        assert "waiting for worker ffn/0 to connect; start it with: matrixserve worker" in server.log_text()
+        assert children_of(server.process.pid) == [], "the front end started a worker itself"
+        client = server.client()
+        before = greedy_texts(client, server.model)
+        outcome, started = {}, threading.Event()
+        stream = threading.Thread(target=stream_until_error, args=(client, server.model, outcome, started))
+        stream.start()
+        assert started.wait(60), "the stream produced no token"
+        worker.kill()
+        worker.wait(10)
+        killed = time.monotonic()
+        stream.join(30)
+        assert not stream.is_alive(), "the stream hangs after its worker was killed"
+        assert outcome["error"] and "worker ffn/0" in outcome["error"], outcome
+        assert outcome["ended"] - killed < 3.0, outcome
+        refused_while_down(server, server.model)
+        wait_for_log(server, "waiting for it to be restarted")
+        _, refused = refused_while_down(server, server.model)
+        assert "waiting for it to be restarted" in refused["error"]["message"], refused
+
+        replacement = start_worker(binary, deployment, model_path)
+        back_after = wait_until_healthy(server)
+        assert greedy_texts(client, server.model) == before
+        assert "worker ffn/0" in server.log_text() and "is back" in server.log_text()
+        report(f"worker started by hand: stream failed {outcome['ended'] - killed:.2f} s after the "
+               f"kill; serving again {back_after:.2f} s after a new worker was started")
+    finally:
+        exit_status = server.stop()
+        for process in (worker, replacement):
+            if process and process.poll() is None:
+                try:
+                    process.wait(10)  # told to stop by the front end
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    assert exit_status == 0, server.log_text()
+    assert replacement.returncode == 0, replacement.stderr.read()

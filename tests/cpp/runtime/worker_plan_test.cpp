@@ -73,6 +73,17 @@ TEST(WorkerPlan, AttentionFfnExampleSplitsTwoWorkers) {
     EXPECT_EQ(plans[1].peers, (std::vector<std::string>{"attention/0"}));
 }
 
+TEST(WorkerPlan, DataParallelExampleKeepsTheSplitWithTwoGroups) {
+    const Deployment d =
+        load_deployment(std::string(MS_SOURCE_DIR) + "/deploy/runtime/attention-ffn-dp.shm.yaml");
+    EXPECT_EQ(d.dp_groups, 2);
+    EXPECT_EQ(d.micro_batches, 2);
+    const auto plans = plan_example("attention-ffn-dp.shm.yaml", stories());
+    ASSERT_EQ(plans.size(), 2u);
+    EXPECT_EQ(plans[0].attention_layers, kFiveLayers);
+    EXPECT_EQ(plans[1].ffn_layers, kFiveLayers);
+}
+
 TEST(WorkerPlan, AttentionFfnExampleFitsSmolLM2) {
     const std::string smollm2 =
         std::string(MS_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -239,6 +250,24 @@ TEST(WorkerPlanErrors, DpGroupsMustLineUp) {
                          stories()),
               "d.yaml:3:3: roles.b: replicas 1 differs from role 'a' (2): roles holding "
               "attention form data-parallel groups together");
+}
+
+TEST(WorkerPlan, ARoleNotLaunchedByTheFrontEndIsMarked) {
+    const auto plans = plan_workers(
+        parse_deployment("transport: shm\nroles:\n  a: {units: [embedding, attention, head], "
+                         "addresses: [x]}\n  b: {launch: false, units: [ffn], addresses: [y]}\n",
+                         "d.yaml"),
+        stories());
+    EXPECT_TRUE(plans[0].launch);
+    EXPECT_FALSE(plans[1].launch);
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, head]}\n  b: {launch: "
+                         "false, units: [ffn]}\n",
+                         stories()),
+              "d.yaml:3:15: roles.b.launch: inproc workers are threads of the front end: they "
+              "cannot be started elsewhere");
+    EXPECT_EQ(plan_error("roles:\n  a: {launch: maybe, units: [embedding, attention, ffn, head]}\n",
+                         stories()),
+              "d.yaml:2:15: roles.a.launch: expected true or false, got 'maybe'");
 }
 
 TEST(WorkerPlanErrors, AddressesMatchTheTransport) {
