@@ -1,6 +1,7 @@
 // libFuzzer target: any byte string either decodes into an exchange message whose rows and
-// pairs match its header, or is rejected with transport::TransportError. A decoded message
-// must survive re-encoding, as float32 and as int8, unchanged in shape.
+// pairs match its header, or into a refusal (ExchangeRefused), or is rejected with
+// transport::TransportError. A decoded message must survive re-encoding, as float32 and as int8,
+// unchanged in shape; a refusal's reason, re-encoded, is a refusal again.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,6 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 ms::transport::encode_exchange(format, kDim, message.rows, message.pairs);
             if (ms::transport::decode_exchange(again, kDim).n_rows != message.n_rows)
                 __builtin_trap();
+        }
+    } catch (const ms::transport::ExchangeRefused& refused) {
+        try {
+            ms::transport::decode_exchange(ms::transport::encode_exchange_failure(refused.what()),
+                                           kDim);
+            __builtin_trap();
+        } catch (const ms::transport::ExchangeRefused&) {
         }
     } catch (const ms::transport::TransportError&) {
     }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "runtime/unit_wire.h"
+#include "transport/exchange_wire.h"
 
 namespace ms::runtime {
 namespace {
@@ -68,6 +69,8 @@ void ExpertRouter::end(model::Activations& x, int micro_batch) {
         exchange->combine(f.id, f.routed_sum.data);
     } catch (const transport::TransportError& e) {
         fail(e);
+    } catch (const transport::ExchangeRefused& e) {
+        throw std::runtime_error(name() + ": an expert worker could not serve it: " + e.what());
     }
     f.router->add_output(f.routed_sum, x);
 }

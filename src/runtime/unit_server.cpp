@@ -26,22 +26,31 @@ transport::Bytes run_request(UnitRequest& request, const std::map<std::string, m
     }
 }
 
-// Serves an expert exchange or takes a new placement; failures are reported on stderr (the
-// front end's combine then fails or times out), a gone front end ends the loop.
-void run_expert_request(ExpertHost* experts, const UnitRequest& request, int front_rank) {
+// Serves an expert exchange or takes a new placement. Failures are reported on stderr, and an
+// exchange that could not be served is refused, so the front end's combine fails at once; a gone
+// front end ends the loop.
+void run_expert_request(transport::Transport& transport, ExpertHost* experts,
+                        const UnitRequest& request, int front_rank) {
     const transport::ExchangeId id = request.exchange;
+    std::string failure;
     try {
         if (!experts) throw std::runtime_error("this worker holds no experts");
         if (request.op == UnitOp::serve_experts)
             experts->serve(id, front_rank);
         else
             experts->place(int(id.layer), transport::ExpertPlacement(request.placement));
+        return;
     } catch (const transport::TransportError& e) {
         if (e.kind() == transport::TransportError::Kind::peer_gone) throw;
-        std::fprintf(stderr, "matrixserve: worker: experts of layer %u: %s\n", id.layer, e.what());
+        failure = e.what();
     } catch (const std::runtime_error& e) {
-        std::fprintf(stderr, "matrixserve: worker: experts of layer %u: %s\n", id.layer, e.what());
+        failure = e.what();
     }
+    std::fprintf(stderr, "matrixserve: worker: experts of layer %u: %s\n", id.layer,
+                 failure.c_str());
+    if (request.op == UnitOp::serve_experts)
+        transport::refuse_exchange(transport, id, front_rank,
+                                   "experts of layer " + std::to_string(id.layer) + ": " + failure);
 }
 
 }  // namespace
@@ -63,7 +72,7 @@ ServeEnd serve_units(transport::Transport& transport, int front_rank,
             UnitRequest request = decode_request(message);
             if (request.op == UnitOp::stop) return ServeEnd::stopped;
             if (request.op == UnitOp::serve_experts || request.op == UnitOp::place_experts) {
-                run_expert_request(experts, request, front_rank);
+                run_expert_request(transport, experts, request, front_rank);
                 continue;
             }
             transport.send_owned(front_rank, unit_reply_tag(request.micro_batch),

@@ -6,7 +6,8 @@
 namespace ms::transport {
 namespace {
 
-constexpr uint32_t kMagic = 0x4558534d;  // "MSXE" read as little-endian bytes
+constexpr uint32_t kMagic = 0x4558534d;         // "MSXE" read as little-endian bytes
+constexpr uint32_t kFailureMagic = 0x4658534d;  // "MSXF"
 
 struct WireHeader {
     uint32_t magic;
@@ -38,7 +39,20 @@ Bytes encode_exchange(RowFormat format, int64_t dim, std::span<const float> rows
     return bytes;
 }
 
+Bytes encode_exchange_failure(const std::string& why) {
+    Bytes bytes(sizeof kFailureMagic + why.size());
+    std::memcpy(bytes.data(), &kFailureMagic, sizeof kFailureMagic);
+    if (!why.empty()) std::memcpy(bytes.data() + sizeof kFailureMagic, why.data(), why.size());
+    return bytes;
+}
+
 ExchangeMessage decode_exchange(std::span<const std::byte> bytes, int64_t expected_dim) {
+    uint32_t magic = 0;
+    if (bytes.size() >= sizeof magic) std::memcpy(&magic, bytes.data(), sizeof magic);
+    if (magic == kFailureMagic)
+        throw ExchangeRefused(
+            std::string(reinterpret_cast<const char*>(bytes.data()) + sizeof magic,
+                        bytes.size() - sizeof magic));
     WireHeader header{};
     if (bytes.size() < sizeof header)
         throw_malformed(std::to_string(bytes.size()) + " bytes is shorter than the header");

@@ -8,6 +8,9 @@
 namespace ms::transport {
 namespace {
 
+// A dispatch sent with its serve request arrives right after it.
+constexpr Milliseconds kLateDispatch{100};
+
 [[noreturn]] void throw_invalid(const std::string& what) {
     throw TransportError(TransportError::Kind::invalid_argument, -1, "expert exchange: " + what);
 }
@@ -163,6 +166,15 @@ void ExpertExchange::serve(ExchangeId id, std::span<const int> source_ranks,
     for (size_t s = 0; s < source_ranks.size(); ++s)
         transport_.send_owned(source_ranks[s], combine_tag(id),
                               encode_exchange(format, dim_, results[s], {}));
+}
+
+void refuse_exchange(Transport& transport, ExchangeId id, int source_rank, const std::string& why) {
+    transport.send(source_rank, combine_tag(id), encode_exchange_failure(why));
+    try {
+        transport.recv(source_rank, dispatch_tag(id), kLateDispatch);
+    } catch (const TransportError&) {
+        // Already taken by serve(), or never sent.
+    }
 }
 
 }  // namespace ms::transport

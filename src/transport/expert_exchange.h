@@ -48,7 +48,8 @@ public:
     void dispatch(ExchangeId id, std::span<const float> hidden, std::span<const ExpertRoute> routes,
                   int k);
     // Attention side, after dispatch(id): out[t] = sum over j of weight_j * expert_j(hidden[t]),
-    // added in route order (out is n_tokens x dim and is overwritten).
+    // added in route order (out is n_tokens x dim and is overwritten). Throws ExchangeRefused
+    // (exchange_wire.h) naming the reason when an expert rank could not serve the exchange.
     void combine(ExchangeId id, std::span<float> out);
 
     // Expert side: takes one dispatch message from each source rank, runs each expert once on
@@ -71,5 +72,11 @@ private:
     std::mutex mutex_;
     std::map<Tag, Pending> pending_;  // by dispatch tag
 };
+
+// Expert side, for an exchange this rank cannot serve (it holds no experts of the layer, or
+// serve() failed before answering): answers the source rank's combine with the failure, so the
+// attention side fails at once instead of waiting out its timeout, and drops the source's
+// dispatch message if it still comes.
+void refuse_exchange(Transport& transport, ExchangeId id, int source_rank, const std::string& why);
 
 }  // namespace ms::transport

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <thread>
 
@@ -222,6 +223,30 @@ TEST(ExpertExchange, RejectsMismatchedShapesAndUnknownExperts) {
         TransportError);
 }
 
+// An expert rank that cannot serve an exchange refuses it: the attention rank's combine fails at
+// once with the reason (it used to wait out the exchange timeout).
+TEST(ExpertExchange, ARefusedExchangeFailsTheCombineAtOnce) {
+    const PeerTable table = unique_table("inproc", 2);
+    auto attention = make_transport(table, 0);
+    auto expert = make_transport(table, 1);
+    ExchangeOptions options;
+    options.timeout = Milliseconds{60'000};
+    ExpertExchange exchange(*attention, ExpertPlacement({{1}, {1}, {1}, {1}}), kDim, options);
+    const Batch batch = make_batch(3, 1);
+    const ExchangeId id{4, 1, 2};
+    exchange.dispatch(id, batch.hidden, batch.routes, kTopK);
+    refuse_exchange(*expert, id, 0, "this worker serves no experts of layer 2");
+    std::vector<float> out(batch.hidden.size());
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        exchange.combine(id, out);
+        FAIL() << "the combine did not fail";
+    } catch (const ExchangeRefused& e) {
+        EXPECT_STREQ(e.what(), "this worker serves no experts of layer 2");
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST(ExpertPlacement, SpreadsTokensOverCopiesDeterministically) {
     const ExpertPlacement placement({{0}, {1, 2, 3}});
     std::vector<int> tokens_per_rank(4, 0);
@@ -260,6 +285,8 @@ TEST(ExchangeWire, RejectsMalformedMessages) {
     Bytes bad_row = encode_exchange(RowFormat::float32, 4, rows, std::vector<RowPair>{{2, 0}});
     EXPECT_THROW(decode_exchange(bad_row, 4), TransportError);
     EXPECT_THROW(decode_exchange(Bytes(3), 4), TransportError);
+    EXPECT_THROW(decode_exchange(encode_exchange_failure("no experts here"), 4), ExchangeRefused);
+    EXPECT_THROW(decode_exchange(encode_exchange_failure(""), 4), ExchangeRefused);
 }
 
 }  // namespace
