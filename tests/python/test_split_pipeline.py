@@ -45,11 +45,10 @@ def split_case(tmp_path, prefix, case):
     return attention_ffn(tmp_path, case, prefix)
 
 
-@pytest.mark.parametrize("which,case", [
-    ("SmolLM2", "shm"), ("stories260K", "shm"), ("stories260K", "ucx"), ("moe4x2", "moe-worker"),
-    ("moe4x2", "expert-parallel")])
-def test_pipelined_steps_give_the_colocated_completions(binary, model_path, tmp_path, shm_prefix,
-                                                        which, case, report, monkeypatch):
+def colocated_and_split(binary, model_path, tmp_path, shm_prefix, which, case, header,
+                        monkeypatch):
+    """(split completions, colocated completions, the split server's /metrics) for the case's
+    deployment with `header` (top-level fields) prepended."""
     for name, value in UCX_ON_LOOPBACK.items():
         if name.startswith("UCX_"):
             monkeypatch.setenv(name, value)
@@ -62,13 +61,24 @@ def test_pipelined_steps_give_the_colocated_completions(binary, model_path, tmp_
         expected = completions(colocated)
     finally:
         assert colocated.stop() == 0, colocated.log_text()
-    split = serve(binary, model, "--deployment",
-                  with_micro_batches(split_case(tmp_path, shm_prefix, case), 2))
+    path = split_case(tmp_path, shm_prefix, case)
+    path.write_text(header + path.read_text())
+    split = serve(binary, model, "--deployment", path)
     try:
         got = completions(split)
         samples = split.metrics()
     finally:
         assert split.stop() == 0, split.log_text()
+    return got, expected, samples
+
+
+@pytest.mark.parametrize("which,case", [
+    ("SmolLM2", "shm"), ("stories260K", "shm"), ("stories260K", "ucx"), ("moe4x2", "moe-worker"),
+    ("moe4x2", "expert-parallel")])
+def test_pipelined_steps_give_the_colocated_completions(binary, model_path, tmp_path, shm_prefix,
+                                                        which, case, report, monkeypatch):
+    got, expected, samples = colocated_and_split(binary, model_path, tmp_path, shm_prefix, which,
+                                                 case, "micro_batches: 2\n", monkeypatch)
     assert got == expected
     steps = samples["pipeline_steps_total"]
     assert steps > 0, "no step ran as micro-batches"
@@ -82,36 +92,15 @@ def test_pipelined_steps_give_the_colocated_completions(binary, model_path, tmp_
            "of their time")
 
 
-def with_dp_groups(path, groups: int, micro_batches: int):
-    path.write_text(f"dp_groups: {groups}\nmicro_batches: {micro_batches}\n" + path.read_text())
-    return path
-
-
 @pytest.mark.parametrize("which,case,micro_batches", [
     ("SmolLM2", "shm", 1), ("stories260K", "ucx", 2), ("moe4x2", "expert-parallel", 2)])
 def test_dp_groups_give_the_colocated_completions(binary, model_path, tmp_path, shm_prefix, which,
                                                   case, micro_batches, report, monkeypatch):
     """Two attention DP groups in the front end, each with its own requests and KV blocks, take
     turns on its core: one group's steps run while the other's wait for the worker."""
-    for name, value in UCX_ON_LOOPBACK.items():
-        if name.startswith("UCX_"):
-            monkeypatch.setenv(name, value)
-    if case == "ucx" and not has_ucx(binary, tmp_path):
-        pytest.skip("this build has no UCX")
-    model = {"SmolLM2": model_path, "stories260K": STORIES,
-             "moe4x2": SHARED_MODELS / "stories260K" / "stories260K-moe4x2-perturbed.gguf"}[which]
-    colocated = serve(binary, model)
-    try:
-        expected = completions(colocated)
-    finally:
-        assert colocated.stop() == 0, colocated.log_text()
-    split = serve(binary, model, "--deployment",
-                  with_dp_groups(split_case(tmp_path, shm_prefix, case), 2, micro_batches))
-    try:
-        got = completions(split)
-        samples = split.metrics()
-    finally:
-        assert split.stop() == 0, split.log_text()
+    got, expected, samples = colocated_and_split(
+        binary, model_path, tmp_path, shm_prefix, which, case,
+        f"dp_groups: 2\nmicro_batches: {micro_batches}\n", monkeypatch)
     assert got == expected
     steps = samples["pipeline_steps_total"]
     assert steps > 0
