@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <span>
 #include <stdexcept>
+#include <vector>
 
 #include "engine/engine_group.h"
+#include "engine/prefix_cache.h"
+#include "engine/prefix_router.h"
 #include "engine/request_state.h"
 #include "model/model.h"
 #include "tokenizer/vocab.h"
@@ -37,6 +41,9 @@ int32_t share(int32_t total, int groups) {
     return std::max(1, (total + groups - 1) / groups);
 }
 
+// Blocks of prompts remembered for routing: a few MB of index for many long conversations.
+constexpr size_t kRoutedBlocks = 1 << 16;
+
 }  // namespace
 
 struct Engine::Impl {
@@ -44,6 +51,8 @@ struct Engine::Impl {
     model::Model& model;
     std::unique_ptr<tok::Vocab> vocab;
     std::atomic<uint64_t> next_id{1};
+    PrefixRouter router{kRoutedBlocks};
+    int32_t load_slack = 1;  // requests more than the least loaded group a prefix may cost
     std::vector<std::unique_ptr<EngineGroup>> groups;
 
     Impl(model::Model& m, const EngineOptions& o)
@@ -59,21 +68,35 @@ struct Engine::Impl {
                                         " KV blocks cannot be shared by " + std::to_string(n) +
                                         " DP groups");
         model.reserve_kv(each.kv_blocks * n, options.block_size);
+        load_slack = std::max(1, each.max_running / 4);
         for (int g = 0; g < n; ++g)
             groups.push_back(std::make_unique<EngineGroup>(model, each, *vocab,
                                                            GroupPlace{g, g * each.kv_blocks}));
     }
 
-    // The group with the fewest requests running or queued (the first of equals).
-    EngineGroup& least_loaded() const {
-        EngineGroup* best = groups.front().get();
-        int32_t best_load = best->load();
-        for (size_t g = 1; g < groups.size(); ++g)
-            if (const int32_t load = groups[g]->load(); load < best_load) {
-                best = groups[g].get();
-                best_load = load;
-            }
-        return *best;
+    // The group holding the longest known prefix of the prompt (its prefix cache likely still
+    // has it) unless that group is busier than the least loaded one by more than load_slack;
+    // else the least loaded group (the first of equals).
+    size_t choose_group(std::span<const uint64_t> prompt_blocks) {
+        std::vector<int32_t> loads;
+        for (const auto& group : groups) loads.push_back(group->load());
+        size_t least = size_t(std::min_element(loads.begin(), loads.end()) - loads.begin());
+        const auto known = router.longest_prefix(prompt_blocks);
+        if (known && loads[size_t(known->first)] <= loads[least] + load_slack)
+            least = size_t(known->first);
+        return least;
+    }
+
+    // The prompt's full blocks as the groups' prefix caches name them; none when routing by
+    // prefix does not apply.
+    std::vector<uint64_t> routing_blocks(const std::vector<int32_t>& prompt) const {
+        if (groups.size() == 1 || !options.prefix_caching) return {};
+        const size_t bs = size_t(options.block_size);
+        std::vector<uint64_t> hashes;
+        for (uint64_t parent = 0; (hashes.size() + 1) * bs <= prompt.size();)
+            hashes.push_back(
+                parent = PrefixCache::chain_hash(parent, {prompt.data() + hashes.size() * bs, bs}));
+        return hashes;
     }
 };
 
@@ -97,7 +120,9 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
         return {SubmitStatus::TooLong, 0,
                 "the prompt has " + std::to_string(request.prompt.size()) +
                     " tokens; the context holds " + std::to_string(impl_->options.n_ctx)};
-    EngineGroup& group = impl_->least_loaded();
+    const std::vector<uint64_t> prompt_blocks = impl_->routing_blocks(request.prompt);
+    const size_t chosen = impl_->choose_group(prompt_blocks);
+    EngineGroup& group = *impl_->groups[chosen];
     const int64_t kv_tokens = group.kv_capacity_tokens();
     if (int64_t(request.prompt.size()) >= kv_tokens)
         return {SubmitStatus::TooLong, 0,
@@ -113,7 +138,9 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
     state->request = std::move(request);
     state->callbacks = std::move(callbacks);
     state->id = impl_->next_id++;
-    return group.submit(std::move(state));
+    const SubmitResult result = group.submit(std::move(state));
+    if (result.status == SubmitStatus::Accepted) impl_->router.remember(prompt_blocks, int(chosen));
+    return result;
 }
 
 void Engine::cancel(uint64_t id) {

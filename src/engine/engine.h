@@ -5,7 +5,9 @@
 // reuse its blocks; unreferenced blocks stay cached until LRU eviction. When KV runs out the
 // newest running request is preempted and later recomputed. A model with several attention
 // data-parallel groups (Model::set_dp_groups) gets one loop per group, each with its own share
-// of the requests, KV blocks and limits; a new request goes to the least loaded group.
+// of the requests, KV blocks and limits; a new request goes to the group that was sent the
+// longest prefix of its prompt (prefix_router.h), unless that group is much busier than the
+// least loaded one, where it goes otherwise.
 #pragma once
 #include <chrono>
 #include <cstdint>

@@ -291,4 +291,25 @@ TEST_F(EngineTest, CancelAndDrainReachEveryGroup) {
               SubmitStatus::Draining);
 }
 
+// A chat's next turn goes to the group that served the previous one, whose prefix cache holds
+// it, although the other group is as loaded; least-loaded routing alone would send it there.
+TEST_F(EngineTest, ARequestGoesToTheGroupHoldingItsPrefix) {
+    model_->set_dp_groups(2);
+    Engine engine(*model_, {.threads = 1, .n_ctx = 4096, .kv_blocks = 640});
+    Collector busy_0(engine, greedy(prompt_of(8, 11), 4000));  // group 0
+    const auto first_turn = prompt_of(40, 3);                  // group 1, the less loaded
+    EXPECT_EQ(Collector(engine, greedy(first_turn, 4)).get().finish.cached_prompt_tokens, 0);
+    Collector busy_1(engine, greedy(prompt_of(8, 12), 4000));  // group 1: loads now 1 and 1
+    auto next_turn = first_turn;
+    for (int i = 0; i < 10; ++i) next_turn.push_back(7 + i);
+    const Outcome next = Collector(engine, greedy(next_turn, 4)).get();
+    EXPECT_GE(engine.stats().running, 2);             // both groups stayed busy throughout
+    EXPECT_EQ(next.finish.cached_prompt_tokens, 32);  // the first turn's two full blocks
+    EXPECT_EQ(next.tokens, alone(*reference_model_, next_turn, 4));
+    engine.cancel(busy_0.submitted().id);
+    engine.cancel(busy_1.submitted().id);
+    EXPECT_EQ(busy_0.get().finish.reason, FinishReason::Cancelled);
+    EXPECT_EQ(busy_1.get().finish.reason, FinishReason::Cancelled);
+}
+
 }  // namespace dp
