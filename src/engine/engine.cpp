@@ -91,12 +91,7 @@ struct Engine::Impl {
     // prefix does not apply.
     std::vector<uint64_t> routing_blocks(const std::vector<int32_t>& prompt) const {
         if (groups.size() == 1 || !options.prefix_caching) return {};
-        const size_t bs = size_t(options.block_size);
-        std::vector<uint64_t> hashes;
-        for (uint64_t parent = 0; (hashes.size() + 1) * bs <= prompt.size();)
-            hashes.push_back(
-                parent = PrefixCache::chain_hash(parent, {prompt.data() + hashes.size() * bs, bs}));
-        return hashes;
+        return PrefixCache::block_hashes(prompt, options.block_size);
     }
 };
 

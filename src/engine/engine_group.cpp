@@ -194,12 +194,7 @@ void EngineGroup::Impl::admit(RequestState& r) {
     if (!options.prefix_caching || r.computed > 0) return;
     const int32_t bs = options.block_size;
     const size_t reusable = size_t((int32_t(r.tokens.size()) - 1) / bs);
-    uint64_t parent = 0;
-    r.block_hashes.clear();
-    for (size_t b = 0; b < reusable; ++b) {
-        parent = PrefixCache::chain_hash(parent, {r.tokens.data() + b * size_t(bs), size_t(bs)});
-        r.block_hashes.push_back(parent);
-    }
+    r.block_hashes = PrefixCache::block_hashes({r.tokens.data(), reusable * size_t(bs)}, bs);
     r.blocks = cache.acquire_prefix(r.block_hashes);
     r.block_hashes.resize(r.blocks.size());
     r.computed = int32_t(r.blocks.size()) * bs;

@@ -16,6 +16,15 @@ uint64_t PrefixCache::chain_hash(uint64_t parent, std::span<const int32_t> block
     return XXH3_64bits_withSeed(block_tokens.data(), block_tokens.size_bytes(), parent);
 }
 
+std::vector<uint64_t> PrefixCache::block_hashes(std::span<const int32_t> tokens,
+                                                int32_t block_size) {
+    const size_t bs = size_t(block_size);
+    std::vector<uint64_t> hashes;
+    for (uint64_t parent = 0; (hashes.size() + 1) * bs <= tokens.size();)
+        hashes.push_back(parent = chain_hash(parent, tokens.subspan(hashes.size() * bs, bs)));
+    return hashes;
+}
+
 std::vector<int32_t> PrefixCache::acquire_prefix(std::span<const uint64_t> block_hashes) {
     std::vector<int32_t> found;
     for (uint64_t hash : block_hashes) {

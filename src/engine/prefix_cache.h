@@ -18,6 +18,8 @@ public:
 
     // Hash of a full block given its predecessor's hash (0 for the first block).
     static uint64_t chain_hash(uint64_t parent, std::span<const int32_t> block_tokens);
+    // The chain hashes of every full block of `tokens`, in order.
+    static std::vector<uint64_t> block_hashes(std::span<const int32_t> tokens, int32_t block_size);
 
     // Takes a reference to the longest run of cached blocks matching these block hashes.
     std::vector<int32_t> acquire_prefix(std::span<const uint64_t> block_hashes);

@@ -141,20 +141,16 @@ void WorkerSupervisor::relaunch(Supervised& worker, const std::string& why) {
         std::lock_guard lock(mutex_);
         relaunch_in_progress_ = true;
     }
-    relaunch_with_retries(worker, why);
+    if (attached(worker))
+        await_restart(worker, why);
+    else
+        relaunch_with_retries(worker, why);
     std::lock_guard lock(mutex_);
     relaunch_in_progress_ = false;
     wake_.notify_all();
 }
 
 void WorkerSupervisor::relaunch_with_retries(Supervised& worker, const std::string& why) {
-    if (attached(worker)) {
-        set_down(worker, who(worker) + " is down (" + why + "); waiting for it to be restarted");
-        discard_stale_messages(worker);
-        std::fprintf(stderr, "matrixserve: %s: %s; waiting for it to be restarted\n",
-                     who(worker).c_str(), why.c_str());
-        return await_restart(worker);
-    }
     set_down(worker, who(worker) + " is being relaunched (" + why + ")");
     std::fprintf(stderr, "matrixserve: %s: %s; relaunching it\n", who(worker).c_str(), why.c_str());
     discard_stale_messages(worker);
@@ -194,8 +190,13 @@ bool WorkerSupervisor::try_relaunch(Supervised& worker, int attempt) {
     return true;
 }
 
-// For as long as it takes (a person restarts it), until relaunching stops.
-void WorkerSupervisor::await_restart(Supervised& worker) {
+// An attached worker is not ours to start: waits for as long as it takes (a person restarts it),
+// until relaunching stops.
+void WorkerSupervisor::await_restart(Supervised& worker, const std::string& why) {
+    set_down(worker, who(worker) + " is down (" + why + "); waiting for it to be restarted");
+    discard_stale_messages(worker);
+    std::fprintf(stderr, "matrixserve: %s: %s; waiting for it to be restarted\n",
+                 who(worker).c_str(), why.c_str());
     while (!stopping()) {
         try {
             await_worker_ready(

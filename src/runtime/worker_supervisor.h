@@ -77,7 +77,7 @@ private:
     std::optional<std::string> lost(Supervised& worker);
     void relaunch(Supervised& worker, const std::string& why);
     void relaunch_with_retries(Supervised& worker, const std::string& why);
-    void await_restart(Supervised& worker);
+    void await_restart(Supervised& worker, const std::string& why);
     bool try_relaunch(Supervised& worker, int attempt);
     void discard_stale_messages(Supervised& worker);
     void set_down(Supervised& worker, std::string why);

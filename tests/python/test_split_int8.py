@@ -15,7 +15,7 @@ import pytest
 
 from conftest import SHARED_MODELS, run_json
 from test_split_deployment import shm_prefix  # noqa: F401
-from test_split_pipeline import completions, serve, with_micro_batches
+from test_split_pipeline import served_completions, with_micro_batches
 
 TEXTS = pathlib.Path(__file__).parent / "texts"
 STORIES = SHARED_MODELS / "stories260K" / "stories260K.gguf"
@@ -76,12 +76,7 @@ def test_int8_unit_messages_on_smollm2_stay_within_its_chaos(binary, model_path,
 def served(binary, deployment_file: pathlib.Path) -> tuple[list, float]:
     """Concurrent greedy completions under `serve`, and the bytes received from the FFN worker
     (each prompt and generated token passes each FFN layer once, however steps are formed)."""
-    server = serve(binary, STORIES, "--deployment", deployment_file)
-    try:
-        texts = completions(server)
-        samples = server.metrics()
-    finally:
-        assert server.stop() == 0, server.log_text()
+    texts, samples = served_completions(binary, STORIES, "--deployment", deployment_file)
     return texts, samples['transport_bytes_total{peer="ffn/0",direction="received"}']
 
 

@@ -35,6 +35,15 @@ def serve(binary, model, *extra):
     return Server(binary, model, "-t", 1, "-c", 512, *extra)
 
 
+def served_completions(binary, model, *extra) -> tuple:
+    """(completions, /metrics samples) of a server started for them, which must exit cleanly."""
+    server = serve(binary, model, *extra)
+    try:
+        return completions(server), server.metrics()
+    finally:
+        assert server.stop() == 0, server.log_text()
+
+
 def split_case(tmp_path, prefix, case):
     if case == "expert-parallel":
         from test_expert_parallel import three_workers
@@ -56,19 +65,10 @@ def colocated_and_split(binary, model_path, tmp_path, shm_prefix, which, case, h
         pytest.skip("this build has no UCX")
     model = {"SmolLM2": model_path, "stories260K": STORIES,
              "moe4x2": SHARED_MODELS / "stories260K" / "stories260K-moe4x2-perturbed.gguf"}[which]
-    colocated = serve(binary, model)
-    try:
-        expected = completions(colocated)
-    finally:
-        assert colocated.stop() == 0, colocated.log_text()
+    expected, _ = served_completions(binary, model)
     path = split_case(tmp_path, shm_prefix, case)
     path.write_text(header + path.read_text())
-    split = serve(binary, model, "--deployment", path)
-    try:
-        got = completions(split)
-        samples = split.metrics()
-    finally:
-        assert split.stop() == 0, split.log_text()
+    got, samples = served_completions(binary, model, "--deployment", path)
     return got, expected, samples
 
 
