@@ -67,7 +67,7 @@ void matmul_bench(benchmark::State& state, DType type, int64_t rows, int64_t col
 }
 
 void isa_thread_args(benchmark::internal::Benchmark* b, int64_t tokens) {
-    for (int isa = 0; isa <= int(Isa::Avx512Vnni); ++isa)
+    for (int isa = 0; isa <= int(Isa::Amx); ++isa)
         for (int threads : {1, 2}) b->Args({isa, threads, tokens});
     b->ArgNames({"isa", "threads", "tokens"})->UseRealTime();
 }
@@ -102,6 +102,25 @@ void BM_PrefillQ4_K_18944x3584(benchmark::State& s) {
 void BM_MatvecQ4_K_18944x3584(benchmark::State& s) {
     matmul_bench(s, DType::Q4_K, 18944, 3584);
 }
+// Decode batches (one row per sequence) on one core, VNNI against AMX: what a batch's (or a
+// micro-batch's) size costs per token.
+void decode_batch_args(benchmark::internal::Benchmark* b) {
+    for (int isa : {int(Isa::Avx512Vnni), int(Isa::Amx)})
+        for (int tokens : {1, 8, 16, 32, 64}) b->Args({isa, 1, tokens});
+    b->ArgNames({"isa", "threads", "tokens"})->UseRealTime();
+}
+void BM_DecodeQ4_1_1536x576(benchmark::State& s) {
+    matmul_bench(s, DType::Q4_1, 1536, 576);
+}
+void BM_DecodeQ4_1_576x1536(benchmark::State& s) {
+    matmul_bench(s, DType::Q4_1, 576, 1536);
+}
+void BM_DecodeQ8_0_49152x576(benchmark::State& s) {
+    matmul_bench(s, DType::Q8_0, 49152, 576);
+}
+BENCHMARK(BM_DecodeQ4_1_1536x576)->Apply(decode_batch_args);
+BENCHMARK(BM_DecodeQ4_1_576x1536)->Apply(decode_batch_args);
+BENCHMARK(BM_DecodeQ8_0_49152x576)->Apply(decode_batch_args);
 BENCHMARK(BM_MatvecQ4_1_576x1536)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_MatvecQ8_0_49152x576)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_PrefillQ4_1_1536x576)->Apply([](auto* b) { isa_thread_args(b, 64); });

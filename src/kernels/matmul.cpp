@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kernels/amx.h"
 #include "kernels/row_dot.h"
 #include "kernels/thread_pool.h"
 
@@ -25,13 +28,29 @@ Isa probe_isa() {
     __builtin_cpu_init();
     const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512vl");
-    if (avx512) return __builtin_cpu_supports("avx512vnni") ? Isa::Avx512Vnni : Isa::Avx512;
+    if (avx512 && __builtin_cpu_supports("avx512vnni"))
+        return amx_available() ? Isa::Amx : Isa::Avx512Vnni;
+    if (avx512) return Isa::Avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
     return Isa::Scalar;
 }
 
+// MATRIXSERVE_MAX_ISA (an isa_name) caps the instruction set, e.g. to compare AMX with VNNI in
+// one binary; worker processes inherit it.
+Isa initial_isa() {
+    const char* cap = std::getenv("MATRIXSERVE_MAX_ISA");
+    if (!cap || !*cap) return detected_isa();
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx})
+        if (isa_name(isa) == cap) return std::min(isa, detected_isa());
+    std::fprintf(stderr,
+                 "matrixserve: MATRIXSERVE_MAX_ISA=%s is not one of scalar, avx2, avx512, "
+                 "avx512vnni, amx; using %s\n",
+                 cap, std::string(isa_name(detected_isa())).c_str());
+    return detected_isa();
+}
+
 std::atomic<Isa>& active_isa_slot() {
-    static std::atomic<Isa> slot{detected_isa()};
+    static std::atomic<Isa> slot{initial_isa()};
     return slot;
 }
 
@@ -47,6 +66,8 @@ struct IsaTables {
 constexpr IsaTables kIsaTables[] = {{scalar_dot_rows, scalar_dot_tokens},
                                     {avx2_dot_rows, avx2_dot_tokens},
                                     {avx512_dot_rows, avx512_dot_tokens},
+                                    {avx512_vnni_dot_rows, avx512_vnni_dot_tokens},
+                                    // AMX's own kernels (amx.h) are called before these.
                                     {avx512_vnni_dot_rows, avx512_vnni_dot_tokens}};
 
 // The kernels of the best ISA at or below isa that has a row kernel for the type. The
@@ -96,6 +117,8 @@ std::string_view isa_name(Isa isa) {
             return "avx512";
         case Isa::Avx512Vnni:
             return "avx512vnni";
+        case Isa::Amx:
+            return "amx";
     }
     return "unknown";
 }
@@ -127,6 +150,8 @@ void matmul_with(Isa isa, const MatView& w, const float* x, int64_t n_tokens, fl
         throw std::invalid_argument("matmul: row length is not a whole number of blocks");
     if (w.rows <= 0 || n_tokens <= 0) return;
     if (w.cols <= 0) return std::fill(y, y + w.rows * n_tokens, 0.0f);
+    if (clamp_isa(isa) == Isa::Amx && amx_supports(w.type))
+        return amx_matmul(w, x, n_tokens, y, pool);
     const ActFormat format = act_format(w.type);
     const std::byte* act = prepare_activations(format, x, w.cols, n_tokens, pool);
     const int64_t act_bytes = act_row_bytes(format, w.cols);

@@ -12,7 +12,9 @@ class ThreadPool;
 
 namespace ms::kernels {
 
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3 };
+// Amx: AMX-INT8 tile multiplies for the legacy formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), AVX-512
+// VNNI for the rest.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3, Amx = 4 };
 std::string_view isa_name(Isa isa);
 Isa detected_isa();            // the best this CPU supports
 Isa active_isa();              // what matmul uses (defaults to detected_isa)

@@ -168,17 +168,23 @@ def greedy_divergences(reference, binary, model_path, texts, n_prompt=48, n=32):
     divergences = []
     for text in texts:
         prompt = text_tokens(reference, text, n_prompt)
-        theirs = reference_greedy(reference, prompt, n)
         result = run_json([binary, "generate", "-m", model_path, "-t", "2", "--json",
                            "--ignore-eos", "-n", str(n), "--tokens", ",".join(map(str, prompt))])
-        mine = result["generated_tokens"]
-        same = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), n)
-        shortfall = 0.0
-        if same < n:
-            logits = reference.scores[len(prompt) - 1 + same]
-            shortfall = float(logits.max() - logits[mine[same]])
-        divergences.append((same, shortfall))
+        divergences.append(greedy_divergence(reference, prompt, result["generated_tokens"]))
     return divergences
+
+
+def greedy_divergence(reference, prompt, mine):
+    """llama.cpp's greedy continuation of prompt against ours (mine): how many tokens they share
+    before the first difference, and by how much llama.cpp's logit of our token there falls
+    short of its best (0 when all agree)."""
+    n = len(mine)
+    theirs = reference_greedy(reference, prompt, n)
+    same = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), n)
+    if same == n:
+        return same, 0.0
+    logits = reference.scores[len(prompt) - 1 + same]
+    return same, float(logits.max() - logits[mine[same]])
 
 
 def describe_greedy(model: str, n: int, divergences) -> str:

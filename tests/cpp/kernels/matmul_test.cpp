@@ -27,7 +27,7 @@ std::vector<float> run(Isa isa, const RandomMatrix& w, const std::vector<float>&
 
 std::vector<Isa> supported_simd_isas() {
     std::vector<Isa> isas;
-    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni})
+    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx})
         if (isa <= detected_isa()) isas.push_back(isa);
     return isas;
 }
@@ -114,7 +114,7 @@ TEST(DotTokens, Avx512MatchesScalarAndRowsPerToken) {
 TEST(Matmul, BatchedTokensBitIdenticalToOneAtATime) {
     std::mt19937 rng(7);
     ThreadPool pool(2);
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni})
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx})
         for (DType type : kTypes)
             for (int64_t n_tokens : kTestTokens) {
                 SCOPED_TRACE(::testing::Message()
@@ -129,6 +129,30 @@ TEST(Matmul, BatchedTokensBitIdenticalToOneAtATime) {
                                 nullptr);
                 ASSERT_EQ(0, std::memcmp(batched.data(), one_by_one.data(),
                                          batched.size() * sizeof(float)));
+            }
+}
+
+// AMX gives the scalar reference's results bit for bit (exact integer block sums, then the
+// reference's float order): for slabs of 16 rows and groups of 16 tokens with tails, one thread
+// or three.
+TEST(Matmul, AmxBitIdenticalToScalar) {
+    if (detected_isa() < Isa::Amx) GTEST_SKIP() << "no AMX-INT8 on this CPU (or not permitted)";
+    std::mt19937 rng(8);
+    ThreadPool pool(3);
+    for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0})
+        for (int64_t rows : {1, 16, 37, 96})
+            for (int64_t n_tokens : {1, 3, 5, 16, 33}) {
+                SCOPED_TRACE(::testing::Message()
+                             << dtype_name(type) << " rows=" << rows << " tokens=" << n_tokens);
+                const int64_t cols = 9 * traits(type).block_elems;
+                const RandomMatrix w(type, rows, cols, rng);
+                const auto x = random_activations(cols * n_tokens, rng);
+                const auto expected = run(Isa::Scalar, w, x, n_tokens);
+                for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+                    const auto actual = run(Isa::Amx, w, x, n_tokens, p);
+                    ASSERT_EQ(0, std::memcmp(actual.data(), expected.data(),
+                                             actual.size() * sizeof(float)));
+                }
             }
 }
 
@@ -175,7 +199,7 @@ TEST(DotRowsF32, StridedRowsMatchPlainDots) {
     for (size_t i = 0; i < rows.size(); ++i) rows[i] = float(int(i * 7 % 23) - 11) / 8.0f;
     for (int64_t k = 0; k < cols; ++k) x[size_t(k)] = float(k % 5) - 2.0f;
     const Isa saved = active_isa();
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni}) {
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx}) {
         set_active_isa(isa);
         std::vector<float> y(n_rows);
         dot_rows_f32(rows.data() + 3, stride, n_rows, x.data(), cols, y.data());

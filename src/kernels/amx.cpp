@@ -1,0 +1,400 @@
+// AMX-INT8 matmul for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights against Q8_0/Q8_1 activations.
+// Compiled with -mamx-tile -mamx-int8 (and AVX-512 for the float part); matmul.cpp calls it only
+// when amx_available().
+//
+// One tile multiply gives the exact integer sums of one 32-element block for 16 weight rows x
+// 16 tokens. Weights (tile A, 16 rows x 32 bytes) are unpacked to bytes per 16-row slab, once
+// for all tokens; activations (tile B, the VNNI layout: 8 rows of 16 tokens x 4 bytes) are
+// quantized and rearranged once per call. Each block's sums are then scaled in float exactly as
+// the scalar reference does, so results are bit-identical to it (this file is compiled with
+// -ffp-contract=off: no fused multiply-adds).
+#include "kernels/amx.h"
+
+#include <asm/prctl.h>
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/quant_blocks.h"
+#include "kernels/row_dot.h"
+#include "kernels/thread_pool.h"
+
+namespace ms::kernels {
+namespace {
+
+constexpr int kTile = 16;            // weight rows and tokens per tile multiply
+constexpr int kTileBytes = 16 * 32;  // one block of 16 rows (A) or 16 tokens (B)
+// Calls with fewer tokens than this go through VNNI dot products instead (same bits).
+constexpr int64_t kMinTileTokens = 4;
+
+// Linux's permission for the tile data state (arch/x86/include/uapi/asm/prctl.h).
+constexpr int kXfeatureTileData = 18;
+
+bool cpu_has_amx_int8() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool tile = (edx >> 24) & 1, int8 = (edx >> 25) & 1;
+    return tile && int8;
+}
+
+bool request_tile_permission() {
+#ifdef ARCH_REQ_XCOMP_PERM
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, kXfeatureTileData) == 0;
+#else
+    return false;
+#endif
+}
+
+// Tiles 0 and 3: a block's sums C (16 x 16 int32); 1 and 4: weights A (16 rows x 32 bytes); 2
+// and 5: activations B (8 rows x 64 bytes).
+struct alignas(64) TileConfig {
+    uint8_t palette = 1;
+    uint8_t start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {64, 32, 64, 64, 32, 64};
+    uint8_t rows[16] = {16, 16, 8, 16, 16, 8};
+};
+
+void configure_tiles_once() {
+    thread_local bool configured = false;
+    if (configured) return;
+    static const TileConfig config;
+    _tile_loadconfig(&config);
+    configured = true;
+}
+
+// One 16-row slab of weights as tile A per block, with the blocks' scales as floats. Rows past
+// the matrix end are zero.
+struct WeightSlab {
+    std::vector<uint8_t> bytes;  // block b: 16 rows x 32 bytes at b * kTileBytes
+    std::vector<float> d, m;     // block b, row r at b * 16 + r
+};
+
+// F16C's conversion: exact, like fp16_to_fp32, without its call and branches.
+inline float half(uint16_t h) {
+    return _cvtsh_ss(h);
+}
+
+// Formats with a minimum have unsigned values (tile multiply: unsigned x signed bytes); the
+// others are signed (signed x signed).
+template <typename Block>
+constexpr bool kHasMin = std::is_same_v<Block, BlockQ4_1> || std::is_same_v<Block, BlockQ5_1>;
+template <typename Block>
+constexpr bool kHasFifthBit = std::is_same_v<Block, BlockQ5_0> || std::is_same_v<Block, BlockQ5_1>;
+
+// A block's 32 values as bytes: element j of a nibble format is the low nibble of byte j for
+// j < 16, the high nibble of byte j - 16 after; Q5 formats add bit j of qh as bit 4; the
+// symmetric ones are stored offset by 8 (Q4_0) or 16 (Q5_0).
+template <typename Block>
+__m256i block_values(const Block& block) {
+    if constexpr (std::is_same_v<Block, BlockQ8_0>) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qs));
+    } else {
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs));
+        const __m128i low_mask = _mm_set1_epi8(0x0F);
+        __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_mask),
+                                     _mm_and_si128(packed, low_mask));
+        if constexpr (kHasFifthBit<Block>)
+            q = _mm256_or_si256(
+                q, _mm256_and_si256(_mm256_movm_epi8(load_qh(block.qh)), _mm256_set1_epi8(0x10)));
+        if constexpr (std::is_same_v<Block, BlockQ4_0>) q = _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+        if constexpr (std::is_same_v<Block, BlockQ5_0>)
+            q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+        return q;
+    }
+}
+
+template <typename Block>
+void block_scales(const Block& block, float& d, float& m) {
+    d = half(block.d);
+    if constexpr (kHasMin<Block>) m = half(block.m);
+}
+
+// Streaming a matrix larger than the caches: ask for the row one slab ahead (about twice the
+// hardware prefetcher's rate alone for one token).
+inline void prefetch_row(const std::byte* row, int64_t stride, const std::byte* matrix_end) {
+    const std::byte* ahead = row + kTile * stride;
+    for (const std::byte* p = ahead; p < std::min(ahead + stride, matrix_end); p += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
+
+template <typename Block>
+void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
+    const int64_t n_blocks = w.cols / kQK;
+    const int64_t stride = row_bytes(w.type, w.cols);
+    const int64_t rows = std::min<int64_t>(kTile, w.rows - first_row);
+    if (rows < kTile || slab.d.size() != size_t(n_blocks * kTile)) {  // rows past the end: zero
+        slab.bytes.assign(size_t(n_blocks * kTileBytes), 0);
+        slab.d.assign(size_t(n_blocks * kTile), 0.0f);
+        slab.m.assign(size_t(n_blocks * kTile), 0.0f);
+    }
+    const auto* matrix = static_cast<const std::byte*>(w.data);
+    const std::byte* matrix_end = matrix + w.rows * stride;
+    uint8_t* bytes = slab.bytes.data();
+    float* d = slab.d.data();
+    float* m = slab.m.data();
+    for (int64_t r = 0; r < rows; ++r) {
+        const std::byte* row = matrix + (first_row + r) * stride;
+        prefetch_row(row, stride, matrix_end);
+        const auto* blocks = reinterpret_cast<const Block*>(row);
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(bytes + b * kTileBytes + r * kQK),
+                                block_values(blocks[b]));
+            block_scales(blocks[b], d[b * kTile + r], m[b * kTile + r]);
+        }
+    }
+}
+
+// The activations of every group of 16 tokens as tile B per block, with their scales (d) and,
+// for Q8_1, their scaled sums (s) as floats. Tokens past the end are zero.
+struct PackedActivations {
+    std::vector<uint8_t> bytes;  // group g, block b at (g * n_blocks + b) * kTileBytes
+    std::vector<int8_t> plain;   // token t, block b: 32 values at (t * n_blocks + b) * 32
+    std::vector<float> d, s;     // group g, block b, token n at (g * n_blocks + b) * 16 + n
+};
+
+void pack_activations(ActFormat format, const float* x, int64_t cols, int64_t n_tokens,
+                      PackedActivations& out) {
+    const int64_t n_blocks = cols / kQK;
+    const int64_t groups = (n_tokens + kTile - 1) / kTile;
+    out.bytes.assign(size_t(groups * n_blocks * kTileBytes), 0);
+    out.d.assign(size_t(groups * n_blocks * kTile), 0.0f);
+    out.s.assign(size_t(groups * n_blocks * kTile), 0.0f);
+    out.plain.resize(size_t(n_tokens * n_blocks * kQK));
+    thread_local std::vector<std::byte> row;
+    row.resize(size_t(act_row_bytes(format, cols)));
+    const bool with_sum = format == ActFormat::Q8_1;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        quantize_act_row(format, x + t * cols, row.data(), cols);
+        const int64_t g = t / kTile, n = t % kTile;
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            const int8_t* qs;
+            const size_t at = size_t((g * n_blocks + b) * kTile + n);
+            if (with_sum) {
+                const auto& block = reinterpret_cast<const BlockQ8_1*>(row.data())[b];
+                qs = block.qs;
+                out.d[at] = half(block.d);
+                out.s[at] = half(block.s);
+            } else {
+                const auto& block = reinterpret_cast<const BlockQ8_0*>(row.data())[b];
+                qs = block.qs;
+                out.d[at] = half(block.d);
+            }
+            std::memcpy(&out.plain[size_t((t * n_blocks + b) * kQK)], qs, kQK);
+            // VNNI layout: tile row i holds elements 4i..4i+3 of every token.
+            auto* tile =
+                reinterpret_cast<uint32_t*>(&out.bytes[size_t((g * n_blocks + b) * kTileBytes)]);
+            for (int i = 0; i < kQK / 4; ++i) std::memcpy(&tile[i * kTile + n], qs + 4 * i, 4);
+        }
+    }
+}
+
+// The exact integer sums of one block for the slab's 16 rows x the group's 16 tokens. Two sets
+// of tiles, (C, A, B) = (0, 1, 2) and (3, 4, 5), take alternate blocks, so one block's multiply
+// overlaps the next one's loads. (The tile intrinsics are macros that need literal numbers.)
+#define MS_AMX_BLOCK_SUMS(C, A, B)                                       \
+    do {                                                                 \
+        _tile_zero(C);                                                   \
+        _tile_loadd(A, weights, kQK);                                    \
+        _tile_loadd(B, activations, 64);                                 \
+        if constexpr (kHasMin<Block>)                                    \
+            _tile_dpbusd(C, A, B); /* unsigned nibbles x signed bytes */ \
+        else                                                             \
+            _tile_dpbssd(C, A, B);                                       \
+        _tile_stored(C, sums, 64);                                       \
+    } while (false)
+
+template <typename Block>
+void block_sums(bool second_set, const uint8_t* weights, const uint8_t* activations,
+                int32_t* sums) {
+    if (second_set)
+        MS_AMX_BLOCK_SUMS(3, 4, 5);
+    else
+        MS_AMX_BLOCK_SUMS(0, 1, 2);
+}
+#undef MS_AMX_BLOCK_SUMS
+
+// y for one slab of 16 rows and one group of 16 tokens: first every block's integer sums, then
+// per (row, token), block by block, sum += (d_w * d_x) * float(block sum) [+ m_w * s_x], the
+// scalar reference's order.
+template <typename Block>
+void multiply_slab(const WeightSlab& slab, const PackedActivations& acts, int64_t n_blocks,
+                   int64_t group, float out[kTile][kTile]) {
+    constexpr int64_t kSums = kTile * kTile;
+    thread_local std::vector<int32_t> storage;
+    storage.resize(size_t((n_blocks + 1) * kSums));
+    // 64-byte aligned, so each row of sums is one aligned load
+    int32_t* sums = storage.data() + (-(reinterpret_cast<uintptr_t>(storage.data()) / 4) & 15);
+    const uint8_t* act_tiles = &acts.bytes[size_t(group * n_blocks * kTileBytes)];
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const uint8_t* weights = &slab.bytes[size_t(b * kTileBytes)];
+        const uint8_t* activations = act_tiles + b * kTileBytes;
+        block_sums<Block>(b % 2 == 1, weights, activations, sums + b * kSums);
+    }
+    __m512 acc[kTile];
+    for (auto& a : acc) a = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const int64_t at = group * n_blocks + b;
+        const __m512 x_d = _mm512_loadu_ps(&acts.d[size_t(at * kTile)]);
+        [[maybe_unused]] __m512 x_s;
+        if constexpr (kHasMin<Block>) x_s = _mm512_loadu_ps(&acts.s[size_t(at * kTile)]);
+        const float* w_d = &slab.d[size_t(b * kTile)];
+        [[maybe_unused]] const float* w_m = &slab.m[size_t(b * kTile)];
+        const int32_t* block = sums + b * kSums;
+#pragma GCC unroll 16
+        for (int r = 0; r < kTile; ++r) {
+            // (the zero-masked form: GCC 12 warns about the plain one's undefined source)
+            const __m512 block_sum =
+                _mm512_maskz_cvtepi32_ps(0xFFFF, _mm512_load_si512(block + r * kTile));
+            __m512 term = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(w_d[r]), x_d), block_sum);
+            if constexpr (kHasMin<Block>)
+                term = _mm512_add_ps(term, _mm512_mul_ps(_mm512_set1_ps(w_m[r]), x_s));
+            acc[r] = _mm512_add_ps(acc[r], term);
+        }
+    }
+    for (int r = 0; r < kTile; ++r) _mm512_storeu_ps(out[r], acc[r]);
+}
+
+inline int32_t add_lanes(__m256i v) {
+    __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4E));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xB1));
+    return _mm_cvtsi128_si32(sum);
+}
+
+// Few tokens (a tile multiply would be mostly padding): the same exact block sums from AVX-512
+// VNNI dot products, weights read straight from the matrix a row at a time, then the same float
+// steps per (row, token) as multiply_slab, so the results are the same bits.
+template <typename Block>
+void multiply_few_tokens(const MatView& w, const PackedActivations& acts, int64_t n_tokens,
+                         float* y, int64_t first_slab, int64_t end_slab) {
+    const int64_t n_blocks = w.cols / kQK;
+    const int64_t stride = row_bytes(w.type, w.cols);
+    const auto* matrix = static_cast<const std::byte*>(w.data);
+    const std::byte* matrix_end = matrix + w.rows * stride;
+    thread_local std::vector<int32_t>
+        sums;  // token n, block b, row r at (n * n_blocks + b) * 16 + r
+    thread_local std::vector<float> w_d, w_m;  // block b, row r at b * 16 + r
+    for (int64_t s = first_slab; s < end_slab; ++s) {
+        const int64_t row0 = s * kTile;
+        const int64_t rows = std::min<int64_t>(kTile, w.rows - row0);
+        sums.assign(size_t(n_tokens * n_blocks * kTile), 0);
+        w_d.assign(size_t(n_blocks * kTile), 0.0f);
+        w_m.assign(size_t(n_blocks * kTile), 0.0f);
+        for (int64_t r = 0; r < rows; ++r) {
+            const std::byte* row = matrix + (row0 + r) * stride;
+            prefetch_row(row, stride, matrix_end);
+            const auto* blocks = reinterpret_cast<const Block*>(row);
+            for (int64_t b = 0; b < n_blocks; ++b) {
+                const __m256i v = block_values(blocks[b]);
+                block_scales(blocks[b], w_d[size_t(b * kTile + r)], w_m[size_t(b * kTile + r)]);
+                for (int64_t n = 0; n < n_tokens; ++n) {
+                    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                        &acts.plain[size_t((n * n_blocks + b) * kQK)]));
+                    const __m256i zero = _mm256_setzero_si256();
+                    // Signed weights: |w| * (x * sign(w)), as activations never reach -128.
+                    sums[size_t((n * n_blocks + b) * kTile + r)] =
+                        add_lanes(kHasMin<Block> ? _mm256_dpbusd_epi32(zero, v, x)
+                                                 : _mm256_dpbusd_epi32(zero, _mm256_abs_epi8(v),
+                                                                       _mm256_sign_epi8(x, v)));
+                }
+            }
+        }
+        for (int64_t n = 0; n < n_tokens; ++n) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t b = 0; b < n_blocks; ++b) {
+                const int64_t at = b * kTile + n;  // in the first group of packed activations
+                const __m512 block_sum = _mm512_maskz_cvtepi32_ps(
+                    0xFFFF, _mm512_loadu_si512(&sums[size_t((n * n_blocks + b) * kTile)]));
+                __m512 term = _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(&w_d[size_t(b * kTile)]),
+                                                          _mm512_set1_ps(acts.d[size_t(at)])),
+                                            block_sum);
+                if constexpr (kHasMin<Block>)
+                    term =
+                        _mm512_add_ps(term, _mm512_mul_ps(_mm512_loadu_ps(&w_m[size_t(b * kTile)]),
+                                                          _mm512_set1_ps(acts.s[size_t(at)])));
+                acc = _mm512_add_ps(acc, term);
+            }
+            alignas(64) float column[kTile];
+            _mm512_store_ps(column, acc);
+            for (int64_t r = 0; r < rows; ++r) y[n * w.rows + row0 + r] = column[r];
+        }
+    }
+}
+
+template <typename Block>
+void multiply(const MatView& w, const PackedActivations& acts, int64_t n_tokens, float* y,
+              int64_t first_slab, int64_t end_slab) {
+    if (n_tokens < kMinTileTokens)
+        return multiply_few_tokens<Block>(w, acts, n_tokens, y, first_slab, end_slab);
+    configure_tiles_once();
+    thread_local WeightSlab slab;
+    const int64_t n_blocks = w.cols / kQK;
+    const int64_t groups = (n_tokens + kTile - 1) / kTile;
+    for (int64_t s = first_slab; s < end_slab; ++s) {
+        const int64_t row0 = s * kTile;
+        const int64_t rows = std::min<int64_t>(kTile, w.rows - row0);
+        unpack_slab<Block>(w, row0, slab);
+        for (int64_t g = 0; g < groups; ++g) {
+            float out[kTile][kTile];  // [row][token]
+            multiply_slab<Block>(slab, acts, n_blocks, g, out);
+            const int64_t tokens = std::min<int64_t>(kTile, n_tokens - g * kTile);
+            for (int64_t n = 0; n < tokens; ++n)
+                for (int64_t r = 0; r < rows; ++r)
+                    y[(g * kTile + n) * w.rows + row0 + r] = out[r][n];
+        }
+    }
+}
+
+using Multiply = void (*)(const MatView&, const PackedActivations&, int64_t, float*, int64_t,
+                          int64_t);
+
+Multiply multiply_for(DType type) {
+    switch (type) {
+        case DType::Q4_0:
+            return multiply<BlockQ4_0>;
+        case DType::Q4_1:
+            return multiply<BlockQ4_1>;
+        case DType::Q5_0:
+            return multiply<BlockQ5_0>;
+        case DType::Q5_1:
+            return multiply<BlockQ5_1>;
+        case DType::Q8_0:
+            return multiply<BlockQ8_0>;
+        default:
+            return nullptr;
+    }
+}
+
+}  // namespace
+
+bool amx_available() {
+    static const bool available = cpu_has_amx_int8() && request_tile_permission();
+    return available;
+}
+
+bool amx_supports(DType type) {
+    return multiply_for(type) != nullptr;
+}
+
+void amx_matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
+    thread_local PackedActivations scratch;
+    // (a lambda names a thread_local as the running thread's own: pass the caller's by reference)
+    const PackedActivations& acts = scratch;
+    pack_activations(act_format(w.type), x, w.cols, n_tokens, scratch);
+    const Multiply run = multiply_for(w.type);
+    const int64_t slabs = (w.rows + kTile - 1) / kTile;
+    if (!pool) return run(w, acts, n_tokens, y, 0, slabs);
+    // A slab is 16 rows x cols x tokens multiply-adds; a task is at least 64K of them (as in
+    // matmul.cpp).
+    const int64_t grain = std::max<int64_t>(1, 64 * 1024 / (kTile * w.cols * n_tokens));
+    pool->parallel_for(
+        slabs, [&](int64_t s0, int64_t s1) { run(w, acts, n_tokens, y, s0, s1); }, grain);
+}
+
+}  // namespace ms::kernels
