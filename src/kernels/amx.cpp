@@ -158,40 +158,50 @@ struct PackedActivations {
     std::vector<float> d, s;     // group g, block b, token n at (g * n_blocks + b) * 16 + n
 };
 
+// Token t of x into out (sized by pack_activations).
+void pack_token(ActFormat format, const float* x, int64_t cols, int64_t t, PackedActivations& out) {
+    const int64_t n_blocks = cols / kQK;
+    thread_local std::vector<std::byte> row;
+    row.resize(size_t(act_row_bytes(format, cols)));
+    quantize_act_row(format, x + t * cols, row.data(), cols);
+    const int64_t g = t / kTile, n = t % kTile;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const int8_t* qs;
+        const size_t at = size_t((g * n_blocks + b) * kTile + n);
+        if (format == ActFormat::Q8_1) {
+            const auto& block = reinterpret_cast<const BlockQ8_1*>(row.data())[b];
+            qs = block.qs;
+            out.d[at] = half(block.d);
+            out.s[at] = half(block.s);
+        } else {
+            const auto& block = reinterpret_cast<const BlockQ8_0*>(row.data())[b];
+            qs = block.qs;
+            out.d[at] = half(block.d);
+        }
+        std::memcpy(&out.plain[size_t((t * n_blocks + b) * kQK)], qs, kQK);
+        // VNNI layout: tile row i holds elements 4i..4i+3 of every token.
+        auto* tile =
+            reinterpret_cast<uint32_t*>(&out.bytes[size_t((g * n_blocks + b) * kTileBytes)]);
+        for (int i = 0; i < kQK / 4; ++i) std::memcpy(&tile[i * kTile + n], qs + 4 * i, 4);
+    }
+}
+
+// Tokens go to the pool's threads (each writes only its own bytes).
 void pack_activations(ActFormat format, const float* x, int64_t cols, int64_t n_tokens,
-                      PackedActivations& out) {
+                      PackedActivations& out, ThreadPool* pool) {
     const int64_t n_blocks = cols / kQK;
     const int64_t groups = (n_tokens + kTile - 1) / kTile;
     out.bytes.assign(size_t(groups * n_blocks * kTileBytes), 0);
     out.d.assign(size_t(groups * n_blocks * kTile), 0.0f);
     out.s.assign(size_t(groups * n_blocks * kTile), 0.0f);
     out.plain.resize(size_t(n_tokens * n_blocks * kQK));
-    thread_local std::vector<std::byte> row;
-    row.resize(size_t(act_row_bytes(format, cols)));
-    const bool with_sum = format == ActFormat::Q8_1;
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        quantize_act_row(format, x + t * cols, row.data(), cols);
-        const int64_t g = t / kTile, n = t % kTile;
-        for (int64_t b = 0; b < n_blocks; ++b) {
-            const int8_t* qs;
-            const size_t at = size_t((g * n_blocks + b) * kTile + n);
-            if (with_sum) {
-                const auto& block = reinterpret_cast<const BlockQ8_1*>(row.data())[b];
-                qs = block.qs;
-                out.d[at] = half(block.d);
-                out.s[at] = half(block.s);
-            } else {
-                const auto& block = reinterpret_cast<const BlockQ8_0*>(row.data())[b];
-                qs = block.qs;
-                out.d[at] = half(block.d);
-            }
-            std::memcpy(&out.plain[size_t((t * n_blocks + b) * kQK)], qs, kQK);
-            // VNNI layout: tile row i holds elements 4i..4i+3 of every token.
-            auto* tile =
-                reinterpret_cast<uint32_t*>(&out.bytes[size_t((g * n_blocks + b) * kTileBytes)]);
-            for (int i = 0; i < kQK / 4; ++i) std::memcpy(&tile[i * kTile + n], qs + 4 * i, 4);
-        }
-    }
+    auto pack = [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) pack_token(format, x, cols, t, out);
+    };
+    if (pool && n_tokens > 1)
+        pool->parallel_for(n_tokens, pack, std::max<int64_t>(1, 16 * 1024 / cols));
+    else
+        pack(0, n_tokens);
 }
 
 // The exact integer sums of one block for the slab's 16 rows x the group's 16 tokens. Two sets
@@ -386,7 +396,7 @@ void amx_matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, Th
     thread_local PackedActivations scratch;
     // (a lambda names a thread_local as the running thread's own: pass the caller's by reference)
     const PackedActivations& acts = scratch;
-    pack_activations(act_format(w.type), x, w.cols, n_tokens, scratch);
+    pack_activations(act_format(w.type), x, w.cols, n_tokens, scratch, pool);
     const Multiply run = multiply_for(w.type);
     const int64_t slabs = (w.rows + kTile - 1) / kTile;
     if (!pool) return run(w, acts, n_tokens, y, 0, slabs);

@@ -134,26 +134,28 @@ TEST(Matmul, BatchedTokensBitIdenticalToOneAtATime) {
 
 // AMX gives the scalar reference's results bit for bit (exact integer block sums, then the
 // reference's float order): for slabs of 16 rows and groups of 16 tokens with tails, one thread
-// or three.
+// or three (with 64 blocks per row the threads also share the activations' packing).
 TEST(Matmul, AmxBitIdenticalToScalar) {
     if (detected_isa() < Isa::Amx) GTEST_SKIP() << "no AMX-INT8 on this CPU (or not permitted)";
     std::mt19937 rng(8);
     ThreadPool pool(3);
     for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0})
         for (int64_t rows : {1, 16, 37, 96})
-            for (int64_t n_tokens : {1, 3, 5, 16, 33}) {
-                SCOPED_TRACE(::testing::Message()
-                             << dtype_name(type) << " rows=" << rows << " tokens=" << n_tokens);
-                const int64_t cols = 9 * traits(type).block_elems;
-                const RandomMatrix w(type, rows, cols, rng);
-                const auto x = random_activations(cols * n_tokens, rng);
-                const auto expected = run(Isa::Scalar, w, x, n_tokens);
-                for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
-                    const auto actual = run(Isa::Amx, w, x, n_tokens, p);
-                    ASSERT_EQ(0, std::memcmp(actual.data(), expected.data(),
-                                             actual.size() * sizeof(float)));
+            for (int64_t n_tokens : {1, 3, 5, 16, 33})
+                for (int64_t blocks : {9, 64}) {
+                    SCOPED_TRACE(::testing::Message()
+                                 << dtype_name(type) << " rows=" << rows << " tokens=" << n_tokens
+                                 << " blocks=" << blocks);
+                    const int64_t cols = blocks * traits(type).block_elems;
+                    const RandomMatrix w(type, rows, cols, rng);
+                    const auto x = random_activations(cols * n_tokens, rng);
+                    const auto expected = run(Isa::Scalar, w, x, n_tokens);
+                    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+                        const auto actual = run(Isa::Amx, w, x, n_tokens, p);
+                        ASSERT_EQ(0, std::memcmp(actual.data(), expected.data(),
+                                                 actual.size() * sizeof(float)));
+                    }
                 }
-            }
 }
 
 TEST(Matmul, PoolGivesSameResultAsSingleThread) {
