@@ -21,8 +21,13 @@
 #include <vector>
 
 #include "kernels/quant_blocks.h"
-#include "kernels/row_dot.h"
 #include "kernels/thread_pool.h"
+
+// GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() as the merge source of their unmasked
+// forms, which -Wmaybe-uninitialized reports once they are inlined (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace ms::kernels {
 namespace {
@@ -150,35 +155,43 @@ void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
     }
 }
 
-// The activations of every group of 16 tokens as tile B per block, with their scales (d) and,
-// for Q8_1, their scaled sums (s) as floats. Tokens past the end are zero.
+// The activations of every group of 16 tokens as tile B per block, with their scales (d) and
+// scaled sums (s, used against formats with a minimum, as Q8_1 does) as floats. Tokens past the
+// end are zero.
 struct PackedActivations {
     std::vector<uint8_t> bytes;  // group g, block b at (g * n_blocks + b) * kTileBytes
     std::vector<int8_t> plain;   // token t, block b: 32 values at (t * n_blocks + b) * 32
     std::vector<float> d, s;     // group g, block b, token n at (g * n_blocks + b) * 16 + n
 };
 
+// One 32-element block of activations to 8 bits, byte for byte as quantize_act_row's Q8_0/Q8_1
+// (amax / 127 as the scale, values rounded half to even; every step is exact or correctly
+// rounded, so the vector form gives the same bytes): the values into qs, the scale rounded to
+// fp16 into d, and d * sum(qs) rounded to fp16 into s.
+inline void quantize_block(const float* x, int8_t* qs, float& d, float& s) {
+    const __m512 low = _mm512_loadu_ps(x), high = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(low), _mm512_abs_ps(high)));
+    const float scale = amax / 127.0f;
+    const __m512 inv_scale = _mm512_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+    const __m512i q_low = _mm512_cvtps_epi32(_mm512_roundscale_ps(
+        _mm512_mul_ps(low, inv_scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m512i q_high = _mm512_cvtps_epi32(_mm512_roundscale_ps(
+        _mm512_mul_ps(high, inv_scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q_low));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q_high));
+    const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q_low, q_high));
+    d = half(fp32_to_fp16(scale));
+    s = half(fp32_to_fp16(float(sum) * scale));
+}
+
 // Token t of x into out (sized by pack_activations).
-void pack_token(ActFormat format, const float* x, int64_t cols, int64_t t, PackedActivations& out) {
+void pack_token(const float* x, int64_t cols, int64_t t, PackedActivations& out) {
     const int64_t n_blocks = cols / kQK;
-    thread_local std::vector<std::byte> row;
-    row.resize(size_t(act_row_bytes(format, cols)));
-    quantize_act_row(format, x + t * cols, row.data(), cols);
     const int64_t g = t / kTile, n = t % kTile;
     for (int64_t b = 0; b < n_blocks; ++b) {
-        const int8_t* qs;
+        int8_t* qs = &out.plain[size_t((t * n_blocks + b) * kQK)];
         const size_t at = size_t((g * n_blocks + b) * kTile + n);
-        if (format == ActFormat::Q8_1) {
-            const auto& block = reinterpret_cast<const BlockQ8_1*>(row.data())[b];
-            qs = block.qs;
-            out.d[at] = half(block.d);
-            out.s[at] = half(block.s);
-        } else {
-            const auto& block = reinterpret_cast<const BlockQ8_0*>(row.data())[b];
-            qs = block.qs;
-            out.d[at] = half(block.d);
-        }
-        std::memcpy(&out.plain[size_t((t * n_blocks + b) * kQK)], qs, kQK);
+        quantize_block(x + t * cols + b * kQK, qs, out.d[at], out.s[at]);
         // VNNI layout: tile row i holds elements 4i..4i+3 of every token.
         auto* tile =
             reinterpret_cast<uint32_t*>(&out.bytes[size_t((g * n_blocks + b) * kTileBytes)]);
@@ -187,8 +200,8 @@ void pack_token(ActFormat format, const float* x, int64_t cols, int64_t t, Packe
 }
 
 // Tokens go to the pool's threads (each writes only its own bytes).
-void pack_activations(ActFormat format, const float* x, int64_t cols, int64_t n_tokens,
-                      PackedActivations& out, ThreadPool* pool) {
+void pack_activations(const float* x, int64_t cols, int64_t n_tokens, PackedActivations& out,
+                      ThreadPool* pool) {
     const int64_t n_blocks = cols / kQK;
     const int64_t groups = (n_tokens + kTile - 1) / kTile;
     out.bytes.assign(size_t(groups * n_blocks * kTileBytes), 0);
@@ -196,7 +209,7 @@ void pack_activations(ActFormat format, const float* x, int64_t cols, int64_t n_
     out.s.assign(size_t(groups * n_blocks * kTile), 0.0f);
     out.plain.resize(size_t(n_tokens * n_blocks * kQK));
     auto pack = [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) pack_token(format, x, cols, t, out);
+        for (int64_t t = t0; t < t1; ++t) pack_token(x, cols, t, out);
     };
     if (pool && n_tokens > 1)
         pool->parallel_for(n_tokens, pack, std::max<int64_t>(1, 16 * 1024 / cols));
@@ -258,9 +271,7 @@ void multiply_slab(const WeightSlab& slab, const PackedActivations& acts, int64_
         const int32_t* block = sums + b * kSums;
 #pragma GCC unroll 16
         for (int r = 0; r < kTile; ++r) {
-            // (the zero-masked form: GCC 12 warns about the plain one's undefined source)
-            const __m512 block_sum =
-                _mm512_maskz_cvtepi32_ps(0xFFFF, _mm512_load_si512(block + r * kTile));
+            const __m512 block_sum = _mm512_cvtepi32_ps(_mm512_load_si512(block + r * kTile));
             __m512 term = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(w_d[r]), x_d), block_sum);
             if constexpr (kHasMin<Block>)
                 term = _mm512_add_ps(term, _mm512_mul_ps(_mm512_set1_ps(w_m[r]), x_s));
@@ -319,8 +330,8 @@ void multiply_few_tokens(const MatView& w, const PackedActivations& acts, int64_
             __m512 acc = _mm512_setzero_ps();
             for (int64_t b = 0; b < n_blocks; ++b) {
                 const int64_t at = b * kTile + n;  // in the first group of packed activations
-                const __m512 block_sum = _mm512_maskz_cvtepi32_ps(
-                    0xFFFF, _mm512_loadu_si512(&sums[size_t((n * n_blocks + b) * kTile)]));
+                const __m512 block_sum = _mm512_cvtepi32_ps(
+                    _mm512_loadu_si512(&sums[size_t((n * n_blocks + b) * kTile)]));
                 __m512 term = _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(&w_d[size_t(b * kTile)]),
                                                           _mm512_set1_ps(acts.d[size_t(at)])),
                                             block_sum);
@@ -396,7 +407,7 @@ void amx_matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, Th
     thread_local PackedActivations scratch;
     // (a lambda names a thread_local as the running thread's own: pass the caller's by reference)
     const PackedActivations& acts = scratch;
-    pack_activations(act_format(w.type), x, w.cols, n_tokens, scratch, pool);
+    pack_activations(x, w.cols, n_tokens, scratch, pool);
     const Multiply run = multiply_for(w.type);
     const int64_t slabs = (w.rows + kTile - 1) / kTile;
     if (!pool) return run(w, acts, n_tokens, y, 0, slabs);
