@@ -128,6 +128,24 @@ inline void prefetch_row(const std::byte* row, int64_t stride, const std::byte* 
         _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
 }
 
+// The scales of 16 rows at a time: the first 4 bytes of a block are d (and m, for formats with
+// a minimum) in fp16, gathered from the 16 rows and converted at once.
+template <typename Block>
+void full_slab_scales(const std::byte* first_row, int64_t stride, int64_t n_blocks, float* d,
+                      float* m) {
+    const __m512i row_offsets =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32(int32_t(stride)));
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const __m512i words =
+            _mm512_i32gather_epi32(row_offsets, first_row + b * int64_t(sizeof(Block)), 1);
+        _mm512_storeu_ps(d + b * kTile, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words)));
+        if constexpr (kHasMin<Block>)
+            _mm512_storeu_ps(m + b * kTile,
+                             _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16))));
+    }
+}
+
 template <typename Block>
 void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
     const int64_t n_blocks = w.cols / kQK;
@@ -150,9 +168,10 @@ void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
         for (int64_t b = 0; b < n_blocks; ++b) {
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(bytes + b * kTileBytes + r * kQK),
                                 block_values(blocks[b]));
-            block_scales(blocks[b], d[b * kTile + r], m[b * kTile + r]);
+            if (rows < kTile) block_scales(blocks[b], d[b * kTile + r], m[b * kTile + r]);
         }
     }
+    if (rows == kTile) full_slab_scales<Block>(matrix + first_row * stride, stride, n_blocks, d, m);
 }
 
 // The activations of every group of 16 tokens as tile B per block, with their scales (d) and
