@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <stdexcept>
 
 #include "model/compute_turn.h"
 
@@ -49,19 +50,24 @@ class Pipeline {
 public:
     Pipeline(std::span<const std::unique_ptr<Unit>> units, std::span<const MicroBatch> slices,
              ThreadPool* pool, const PipelineSharing& sharing, const UnitTimer& timer)
-        : units_(units), pool_(pool), sharing_(sharing), timer_(timer), lanes_(slices.size()) {
+        : units_(units),
+          lane_units_(units.size() - 1),
+          pool_(pool),
+          sharing_(sharing),
+          timer_(timer),
+          lanes_(slices.size()) {
         for (size_t j = 0; j < slices.size(); ++j) lanes_[j].slice = &slices[j];
     }
 
     // Each round, every unfinished slice ends its running unit and goes on through the chain
-    // until a unit keeps running (in another worker) or the chain ends.
+    // (but its last unit) until a unit keeps running (in another worker) or its part ends.
     void run() {
         try {
             for (bool running = true; running;) {
                 running = false;
                 for (size_t j = 0; j < lanes_.size(); ++j) {
                     if (lanes_[j].begun) end(j);
-                    while (!lanes_[j].begun && lanes_[j].next_unit < units_.size()) begin(j);
+                    while (!lanes_[j].begun && lanes_[j].next_unit < lane_units_) begin(j);
                     running = running || lanes_[j].begun;
                 }
             }
@@ -71,19 +77,20 @@ public:
         }
     }
 
-    uint64_t bubble_nanoseconds() const { return bubble_; }
-
-    void gather_logits(Activations& logits) const {
-        int64_t rows = 0;
-        for (const Lane& lane : lanes_) rows += lane.x.rows;
-        logits.resize(rows, lanes_.front().x.cols);
-        const size_t row_bytes = size_t(logits.cols) * sizeof(float);
-        for (const Lane& lane : lanes_) {
-            int64_t k = 0;
-            for (int64_t row : lane.slice->logit_row)
-                if (row >= 0) std::memcpy(logits.row(row), lane.x.row(k++), row_bytes);
-        }
+    // The chain's last unit on every slice's rows, back in the batch's order.
+    void run_last_unit(const Batch& batch, Activations& x) const {
+        if (lanes_.empty()) return x.resize(0, 0);  // an empty batch
+        x.resize(batch.size(), lanes_.front().x.cols);
+        const size_t row_bytes = size_t(x.cols) * sizeof(float);
+        for (const Lane& lane : lanes_)
+            for (size_t k = 0; k < lane.slice->batch_row.size(); ++k)
+                std::memcpy(x.row(lane.slice->batch_row[k]), lane.x.row(int64_t(k)), row_bytes);
+        const auto start = Clock::now();
+        units_[lane_units_]->forward({batch, pool_, sharing_.turn}, x);
+        if (timer_) timer_(lane_units_, 1, nanoseconds_since(start));
     }
+
+    uint64_t bubble_nanoseconds() const { return bubble_; }
 
 private:
     void begin(size_t j) {
@@ -94,7 +101,7 @@ private:
             units_[unit]->begin({lane.slice->batch, pool_, sharing_.turn}, lane.x, micro_batch(j));
         if (timer_) timer_(unit, 1, nanoseconds_since(start));
         // A group whose tokens came back from a worker sends them on before this one goes on.
-        if (!lane.begun && sharing_.turn) sharing_.turn->yield(lane.next_unit + 1 < units_.size());
+        if (!lane.begun && sharing_.turn) sharing_.turn->yield(lane.next_unit < lane_units_);
     }
 
     void end(size_t j) {
@@ -102,8 +109,8 @@ private:
         lane.begun = false;
         const auto start = Clock::now();
         {
-            // Back from the chain's last remote unit, a slice has only the head left to run.
-            const bool feeds_worker_after = lane.next_unit + 1 < units_.size();
+            // Back from its last remote unit, a slice has only the head left to run.
+            const bool feeds_worker_after = lane.next_unit < lane_units_;
             const ComputeTurn::Lent lent(sharing_.turn, feeds_worker_after);  // idle = bubble
             units_[lane.next_unit - 1]->end(lane.x, micro_batch(j));
         }
@@ -128,6 +135,7 @@ private:
     int micro_batch(size_t lane) const { return sharing_.first_micro_batch + int(lane); }
 
     std::span<const std::unique_ptr<Unit>> units_;
+    size_t lane_units_;  // the units each slice runs on its own: all but the last
     ThreadPool* pool_;
     const PipelineSharing& sharing_;
     const UnitTimer& timer_;
@@ -146,24 +154,24 @@ std::vector<MicroBatch> split_into_micro_batches(const Batch& batch, int n) {
         m.batch.block_tables = batch.block_tables;
         m.batch.block_size = batch.block_size;
     }
-    int64_t logit_row = 0;
     for (int64_t i = 0; i < batch.size(); ++i) {
         MicroBatch& m = slices[slice_of.at(batch.seq[size_t(i)])];
-        const bool logits = batch.want_logits[size_t(i)] != 0;
-        m.batch.add(batch.tokens[size_t(i)], batch.pos[size_t(i)], batch.seq[size_t(i)], logits);
-        m.logit_row.push_back(logits ? logit_row++ : -1);
+        m.batch.add(batch.tokens[size_t(i)], batch.pos[size_t(i)], batch.seq[size_t(i)],
+                    batch.want_logits[size_t(i)] != 0);
+        m.batch_row.push_back(i);
     }
     return slices;
 }
 
-void run_micro_batches(std::span<const std::unique_ptr<Unit>> units,
+void run_micro_batches(std::span<const std::unique_ptr<Unit>> units, const Batch& batch,
                        std::span<const MicroBatch> slices, ThreadPool* pool, Activations& logits,
                        PipelineCounters& counters, const PipelineSharing& sharing,
                        const UnitTimer& timer) {
+    if (units.empty()) throw std::invalid_argument("micro-batches: an empty chain of units");
     const auto start = Clock::now();
     Pipeline pipeline(units, slices, pool, sharing, timer);
     pipeline.run();
-    pipeline.gather_logits(logits);
+    pipeline.run_last_unit(batch, logits);
     counters.steps.fetch_add(1, std::memory_order_relaxed);
     counters.micro_batches.fetch_add(slices.size(), std::memory_order_relaxed);
     counters.step_nanoseconds.fetch_add(nanoseconds_since(start), std::memory_order_relaxed);

@@ -18,10 +18,10 @@ namespace ms::model {
 class ComputeTurn;
 
 // One slice of a batch: its own Batch (same block tables and sequence indices) and, per token of
-// the slice, the row its logits take in the whole batch's logits (-1: no logits).
+// the slice, its index in the whole batch.
 struct MicroBatch {
     Batch batch;
-    std::vector<int64_t> logit_row;
+    std::vector<int64_t> batch_row;
 };
 
 // At most n slices of whole sequences with about equal tokens each, in sequence order; fewer
@@ -51,10 +51,12 @@ struct PipelineSharing {
     ComputeTurn* turn = nullptr;
 };
 
-// Runs the chain on the slices in turn (each slice begins its next unit after its previous one
-// ended) and gathers their logits into one matrix in the batch's token order. A unit that throws
-// fails the step once every other slice's begun unit has ended (no reply is left behind).
-void run_micro_batches(std::span<const std::unique_ptr<Unit>> units,
+// Runs the chain but its last unit on the slices in turn (each slice begins its next unit after
+// its previous one ended), then the last unit (the head) once on every slice's rows put back in
+// the batch's order: the head's weights, the largest matrix, are read once per step rather than
+// once per slice, and the logits come out in the batch's order. A unit that throws fails the step
+// once every other slice's begun unit has ended (no reply is left behind).
+void run_micro_batches(std::span<const std::unique_ptr<Unit>> units, const Batch& batch,
                        std::span<const MicroBatch> slices, ThreadPool* pool, Activations& logits,
                        PipelineCounters& counters, const PipelineSharing& sharing = {},
                        const UnitTimer& timer = {});

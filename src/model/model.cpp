@@ -105,7 +105,8 @@ void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits, i
                     record_unit_time(unit, calls, ns);
                 };
             const PipelineSharing sharing{dp_group * micro_batches_, turn_.get()};
-            return run_micro_batches(units_, slices, pool, logits, *pipeline_, sharing, timer);
+            return run_micro_batches(units_, batch, slices, pool, logits, *pipeline_, sharing,
+                                     timer);
         }
     }
     const StepContext ctx{batch, pool};

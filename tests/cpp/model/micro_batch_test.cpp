@@ -50,11 +50,14 @@ TEST(MicroBatch, SlicesHoldWholeSequencesWithAboutEqualTokens) {
     EXPECT_EQ(slices[0].batch.size(), 6);
     EXPECT_EQ(slices[1].batch.size(), 6);
     for (int32_t s : slices[0].batch.seq) EXPECT_EQ(s, 0);
-    // Every token is in one slice, logits rows keep the batch's order.
+    // Every token is in one slice, which knows its index in the batch.
     std::vector<int64_t> rows;
     for (const auto& m : slices) {
         EXPECT_EQ(m.batch.block_tables.size(), 5u);
-        for (int64_t r : m.logit_row) rows.push_back(r);
+        for (size_t k = 0; k < m.batch_row.size(); ++k) {
+            rows.push_back(m.batch_row[k]);
+            EXPECT_EQ(m.batch.tokens[k], b.batch.tokens[size_t(m.batch_row[k])]);
+        }
     }
     std::sort(rows.begin(), rows.end());
     std::vector<int64_t> all(12);
