@@ -109,18 +109,9 @@ void decode_batch_args(benchmark::internal::Benchmark* b) {
         for (int tokens : {1, 8, 16, 32, 64}) b->Args({isa, 1, tokens});
     b->ArgNames({"isa", "threads", "tokens"})->UseRealTime();
 }
-void BM_DecodeQ4_1_1536x576(benchmark::State& s) {
-    matmul_bench(s, DType::Q4_1, 1536, 576);
-}
-void BM_DecodeQ4_1_576x1536(benchmark::State& s) {
-    matmul_bench(s, DType::Q4_1, 576, 1536);
-}
-void BM_DecodeQ8_0_49152x576(benchmark::State& s) {
-    matmul_bench(s, DType::Q8_0, 49152, 576);
-}
-BENCHMARK(BM_DecodeQ4_1_1536x576)->Apply(decode_batch_args);
-BENCHMARK(BM_DecodeQ4_1_576x1536)->Apply(decode_batch_args);
-BENCHMARK(BM_DecodeQ8_0_49152x576)->Apply(decode_batch_args);
+BENCHMARK(BM_PrefillQ4_1_1536x576)->Name("BM_DecodeQ4_1_1536x576")->Apply(decode_batch_args);
+BENCHMARK(BM_MatvecQ4_1_576x1536)->Name("BM_DecodeQ4_1_576x1536")->Apply(decode_batch_args);
+BENCHMARK(BM_PrefillQ8_0_49152x576)->Name("BM_DecodeQ8_0_49152x576")->Apply(decode_batch_args);
 BENCHMARK(BM_MatvecQ4_1_576x1536)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_MatvecQ8_0_49152x576)->Apply([](auto* b) { isa_thread_args(b, 1); });
 BENCHMARK(BM_PrefillQ4_1_1536x576)->Apply([](auto* b) { isa_thread_args(b, 64); });
