@@ -86,7 +86,14 @@ public:
             for (size_t k = 0; k < lane.slice->batch_row.size(); ++k)
                 std::memcpy(x.row(lane.slice->batch_row[k]), lane.x.row(int64_t(k)), row_bytes);
         const auto start = Clock::now();
-        units_[lane_units_]->forward({batch, pool_, sharing_.turn}, x);
+        // Through begin/end on this group's first micro-batch (every slice is done with it), in
+        // case the unit runs in a worker.
+        Unit& unit = *units_[lane_units_];
+        const StepContext ctx{batch, pool_, sharing_.turn};
+        if (unit.begin(ctx, x, micro_batch(0))) {
+            const ComputeTurn::Lent lent(sharing_.turn, false);
+            unit.end(x, micro_batch(0));
+        }
         if (timer_) timer_(lane_units_, 1, nanoseconds_since(start));
     }
 
