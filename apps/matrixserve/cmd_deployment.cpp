@@ -80,7 +80,7 @@ void add_deployment_command(CLI::App& root) {
         cmd->add_subcommand("check", "validate a deployment against a model, print the plan");
     check->add_option("--deployment", opts->deployment,
                       "deployment YAML (default: everything colocated)");
-    check->add_option("--model", opts->model, "GGUF model file")->required();
+    check->add_option("-m,--model", opts->model, "GGUF model file")->required();
     check->add_flag("--allow-remote", opts->allow_remote,
                     "accept UCX addresses outside 127.0.0.0/8");
     check->callback([opts] { run_check(*opts); });

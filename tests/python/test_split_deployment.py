@@ -197,3 +197,14 @@ def test_serve_with_a_split_deployment(binary, model_path, tmp_path, shm_prefix)
     finally:
         exit_status = split.stop()
     assert exit_status == 0, split.log_text()
+
+
+def test_deployment_check_prints_each_workers_plan(binary, tmp_path, shm_prefix):
+    """`deployment check` takes the model as -m like every other command (or --model)."""
+    path = attention_ffn(tmp_path, "shm", shm_prefix)
+    for flag in ("-m", "--model"):
+        out = subprocess.run([binary, "deployment", "check", "--deployment", str(path), flag,
+                              str(STORIES)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "transport shm" in out.stdout
+        assert "attention/0" in out.stdout and "ffn/0" in out.stdout
