@@ -146,6 +146,18 @@ void full_slab_scales(const std::byte* first_row, int64_t stride, int64_t n_bloc
     }
 }
 
+// The scales of a slab's rows (`rows` of them from `first_row`, stride bytes apart).
+template <typename Block>
+void slab_scales(const std::byte* first_row, int64_t stride, int64_t rows, int64_t n_blocks,
+                 float* d, float* m) {
+    if (rows == kTile) return full_slab_scales<Block>(first_row, stride, n_blocks, d, m);
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto* blocks = reinterpret_cast<const Block*>(first_row + r * stride);
+        for (int64_t b = 0; b < n_blocks; ++b)
+            block_scales(blocks[b], d[b * kTile + r], m[b * kTile + r]);
+    }
+}
+
 template <typename Block>
 void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
     const int64_t n_blocks = w.cols / kQK;
@@ -165,21 +177,19 @@ void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
         const std::byte* row = matrix + (first_row + r) * stride;
         prefetch_row(row, stride, matrix_end);
         const auto* blocks = reinterpret_cast<const Block*>(row);
-        for (int64_t b = 0; b < n_blocks; ++b) {
+        for (int64_t b = 0; b < n_blocks; ++b)
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(bytes + b * kTileBytes + r * kQK),
                                 block_values(blocks[b]));
-            if (rows < kTile) block_scales(blocks[b], d[b * kTile + r], m[b * kTile + r]);
-        }
     }
-    if (rows == kTile) full_slab_scales<Block>(matrix + first_row * stride, stride, n_blocks, d, m);
+    slab_scales<Block>(matrix + first_row * stride, stride, rows, n_blocks, d, m);
 }
 
 // The activations of every group of 16 tokens as tile B per block, with their scales (d) and
 // scaled sums (s, used against formats with a minimum, as Q8_1 does) as floats. Tokens past the
 // end are zero.
 struct PackedActivations {
-    std::vector<uint8_t> bytes;  // group g, block b at (g * n_blocks + b) * kTileBytes
-    std::vector<int8_t> plain;   // token t, block b: 32 values at (t * n_blocks + b) * 32
+    std::vector<uint8_t> bytes;  // tile path: group g, block b at (g * n_blocks + b) * kTileBytes
+    std::vector<int8_t> plain;   // few tokens: token t, block b at (t * n_blocks + b) * 32
     std::vector<float> d, s;     // group g, block b, token n at (g * n_blocks + b) * 16 + n
 };
 
@@ -203,13 +213,19 @@ inline void quantize_block(const float* x, int8_t* qs, float& d, float& s) {
     s = half(fp32_to_fp16(float(sum) * scale));
 }
 
-// Token t of x into out (sized by pack_activations).
-void pack_token(const float* x, int64_t cols, int64_t t, PackedActivations& out) {
+// Token t of x into out (sized by pack_activations): its values into the tiles or, for the
+// few-token path, plain.
+void pack_token(const float* x, int64_t cols, int64_t t, bool tiles, PackedActivations& out) {
     const int64_t n_blocks = cols / kQK;
     const int64_t g = t / kTile, n = t % kTile;
     for (int64_t b = 0; b < n_blocks; ++b) {
-        int8_t* qs = &out.plain[size_t((t * n_blocks + b) * kQK)];
         const size_t at = size_t((g * n_blocks + b) * kTile + n);
+        if (!tiles) {
+            quantize_block(x + t * cols + b * kQK, &out.plain[size_t((t * n_blocks + b) * kQK)],
+                           out.d[at], out.s[at]);
+            continue;
+        }
+        int8_t qs[kQK];
         quantize_block(x + t * cols + b * kQK, qs, out.d[at], out.s[at]);
         // VNNI layout: tile row i holds elements 4i..4i+3 of every token.
         auto* tile =
@@ -223,17 +239,30 @@ void pack_activations(const float* x, int64_t cols, int64_t n_tokens, PackedActi
                       ThreadPool* pool) {
     const int64_t n_blocks = cols / kQK;
     const int64_t groups = (n_tokens + kTile - 1) / kTile;
-    out.bytes.assign(size_t(groups * n_blocks * kTileBytes), 0);
+    const bool tiles = n_tokens >= kMinTileTokens;
+    if (tiles)
+        out.bytes.assign(size_t(groups * n_blocks * kTileBytes), 0);
+    else
+        out.plain.resize(size_t(n_tokens * n_blocks * kQK));
     out.d.assign(size_t(groups * n_blocks * kTile), 0.0f);
     out.s.assign(size_t(groups * n_blocks * kTile), 0.0f);
-    out.plain.resize(size_t(n_tokens * n_blocks * kQK));
     auto pack = [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) pack_token(x, cols, t, out);
+        for (int64_t t = t0; t < t1; ++t) pack_token(x, cols, t, tiles, out);
     };
     if (pool && n_tokens > 1)
         pool->parallel_for(n_tokens, pack, std::max<int64_t>(1, 16 * 1024 / cols));
     else
         pack(0, n_tokens);
+}
+
+// One block's share of 16 (row, token) results, in the scalar reference's float order:
+// (d_w * d_x) * float(block sum) [+ m_w * s_x]. Both paths below use it, so they give the same
+// bits.
+template <typename Block>
+inline __m512 block_term(__m512 w_d, __m512 x_d, __m512 block_sum, __m512 w_m, __m512 x_s) {
+    const __m512 term = _mm512_mul_ps(_mm512_mul_ps(w_d, x_d), block_sum);
+    if constexpr (kHasMin<Block>) return _mm512_add_ps(term, _mm512_mul_ps(w_m, x_s));
+    return term;
 }
 
 // The exact integer sums of one block for the slab's 16 rows x the group's 16 tokens. Two sets
@@ -283,18 +312,15 @@ void multiply_slab(const WeightSlab& slab, const PackedActivations& acts, int64_
     for (int64_t b = 0; b < n_blocks; ++b) {
         const int64_t at = group * n_blocks + b;
         const __m512 x_d = _mm512_loadu_ps(&acts.d[size_t(at * kTile)]);
-        [[maybe_unused]] __m512 x_s;
-        if constexpr (kHasMin<Block>) x_s = _mm512_loadu_ps(&acts.s[size_t(at * kTile)]);
+        const __m512 x_s = _mm512_loadu_ps(&acts.s[size_t(at * kTile)]);
         const float* w_d = &slab.d[size_t(b * kTile)];
-        [[maybe_unused]] const float* w_m = &slab.m[size_t(b * kTile)];
+        const float* w_m = &slab.m[size_t(b * kTile)];
         const int32_t* block = sums + b * kSums;
 #pragma GCC unroll 16
         for (int r = 0; r < kTile; ++r) {
             const __m512 block_sum = _mm512_cvtepi32_ps(_mm512_load_si512(block + r * kTile));
-            __m512 term = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(w_d[r]), x_d), block_sum);
-            if constexpr (kHasMin<Block>)
-                term = _mm512_add_ps(term, _mm512_mul_ps(_mm512_set1_ps(w_m[r]), x_s));
-            acc[r] = _mm512_add_ps(acc[r], term);
+            acc[r] = _mm512_add_ps(acc[r], block_term<Block>(_mm512_set1_ps(w_d[r]), x_d, block_sum,
+                                                             _mm512_set1_ps(w_m[r]), x_s));
         }
     }
     for (int r = 0; r < kTile; ++r) _mm512_storeu_ps(out[r], acc[r]);
@@ -323,16 +349,21 @@ void multiply_few_tokens(const MatView& w, const PackedActivations& acts, int64_
     for (int64_t s = first_slab; s < end_slab; ++s) {
         const int64_t row0 = s * kTile;
         const int64_t rows = std::min<int64_t>(kTile, w.rows - row0);
-        sums.assign(size_t(n_tokens * n_blocks * kTile), 0);
-        w_d.assign(size_t(n_blocks * kTile), 0.0f);
-        w_m.assign(size_t(n_blocks * kTile), 0.0f);
+        sums.resize(size_t(n_tokens * n_blocks * kTile));
+        w_d.resize(size_t(n_blocks * kTile));
+        w_m.resize(size_t(n_blocks * kTile));
+        if (rows < kTile) {  // the lanes of rows past the end: zero
+            std::fill(sums.begin(), sums.end(), 0);
+            std::fill(w_d.begin(), w_d.end(), 0.0f);
+            std::fill(w_m.begin(), w_m.end(), 0.0f);
+        }
+        slab_scales<Block>(matrix + row0 * stride, stride, rows, n_blocks, w_d.data(), w_m.data());
         for (int64_t r = 0; r < rows; ++r) {
             const std::byte* row = matrix + (row0 + r) * stride;
             prefetch_row(row, stride, matrix_end);
             const auto* blocks = reinterpret_cast<const Block*>(row);
             for (int64_t b = 0; b < n_blocks; ++b) {
                 const __m256i v = block_values(blocks[b]);
-                block_scales(blocks[b], w_d[size_t(b * kTile + r)], w_m[size_t(b * kTile + r)]);
                 for (int64_t n = 0; n < n_tokens; ++n) {
                     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
                         &acts.plain[size_t((n * n_blocks + b) * kQK)]));
@@ -351,14 +382,11 @@ void multiply_few_tokens(const MatView& w, const PackedActivations& acts, int64_
                 const int64_t at = b * kTile + n;  // in the first group of packed activations
                 const __m512 block_sum = _mm512_cvtepi32_ps(
                     _mm512_loadu_si512(&sums[size_t((n * n_blocks + b) * kTile)]));
-                __m512 term = _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(&w_d[size_t(b * kTile)]),
-                                                          _mm512_set1_ps(acts.d[size_t(at)])),
-                                            block_sum);
-                if constexpr (kHasMin<Block>)
-                    term =
-                        _mm512_add_ps(term, _mm512_mul_ps(_mm512_loadu_ps(&w_m[size_t(b * kTile)]),
-                                                          _mm512_set1_ps(acts.s[size_t(at)])));
-                acc = _mm512_add_ps(acc, term);
+                acc = _mm512_add_ps(acc,
+                                    block_term<Block>(_mm512_loadu_ps(&w_d[size_t(b * kTile)]),
+                                                      _mm512_set1_ps(acts.d[size_t(at)]), block_sum,
+                                                      _mm512_loadu_ps(&w_m[size_t(b * kTile)]),
+                                                      _mm512_set1_ps(acts.s[size_t(at)])));
             }
             alignas(64) float column[kTile];
             _mm512_store_ps(column, acc);
