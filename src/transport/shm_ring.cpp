@@ -1,5 +1,6 @@
 #include "transport/shm_ring.h"
 
+#include <immintrin.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,6 +22,18 @@ void futex_wait(std::atomic<uint32_t>& word, uint32_t expected, std::chrono::nan
 void futex_wake_all(std::atomic<uint32_t>& word) {
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr,
             0);
+}
+
+bool spin_while_equal(const std::atomic<uint32_t>& word, uint32_t expected,
+                      std::chrono::nanoseconds budget) {
+    const auto until = std::chrono::steady_clock::now() + budget;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (word.load(std::memory_order_acquire) != expected) return true;
+            _mm_pause();
+        }
+        if (std::chrono::steady_clock::now() >= until) return false;
+    }
 }
 
 size_t RingView::write_some(std::span<const std::byte> bytes) {

@@ -28,6 +28,10 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free && sizeof(std::atomic<u
 // Sleeps while *word == expected, at most `slice`; returns early when woken.
 void futex_wait(std::atomic<uint32_t>& word, uint32_t expected, std::chrono::nanoseconds slice);
 void futex_wake_all(std::atomic<uint32_t>& word);
+// Polls *word for at most `budget` while it equals `expected`; true when it changed. A hand-off
+// between busy processes is often microseconds away, and waking from a futex costs ~70 us.
+bool spin_while_equal(const std::atomic<uint32_t>& word, uint32_t expected,
+                      std::chrono::nanoseconds budget);
 
 class RingView {
 public:
