@@ -3,7 +3,8 @@
 
 Runs `matrixserve bench --sequences` for each placement, 2 threads in total each: colocated with
 `-t 2`, and attention | ffn (deploy/runtime/attention-ffn.shm.yaml, copied with micro_batches 1
-and 2, each with 1 and 2 attention DP groups) with `-t 1` in each process. Placements take turns
+and 2, each with 1 and 2 attention DP groups; and attention-ffn-head.shm.yaml, the head shared
+between the two, with 1 and 2 micro-batches) with `-t 1` in each process. Placements take turns
 in every round (--runs rounds), so a change of machine load hits them alike; figures are medians
 over the rounds. A colocated 1-thread
 run with unit times is the reference for what limits the split: the FFN worker's share of a
@@ -11,6 +12,7 @@ step on one core. Prints a markdown table and writes bench/results/split_bench.{
 docs/bench-split.svg.
 
   ~/.cache/matrixserve/venv/bin/python bench/split_bench.py [--runs 3] [--steps 16]
+      [--placements colocated,mb2,shared-mb2]
 """
 import argparse
 import json
@@ -24,34 +26,47 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEPLOYMENT = ROOT / "deploy/runtime/attention-ffn.shm.yaml"
+SHARED_HEAD = ROOT / "deploy/runtime/attention-ffn-head.shm.yaml"
 FRONT_END_UNITS = ("embed", "attn", "head")
 
 
-def split_deployment(directory, micro_batches, dp_groups=1):
-    """The attention | ffn file with micro_batches and dp_groups set, and shm names of this run's
-    own (other runs of the same file on this host must not meet ours)."""
+def split_deployment(directory, micro_batches, dp_groups=1, base=DEPLOYMENT):
+    """The base file with micro_batches and dp_groups set, and shm names of this run's own (other
+    runs of the same file on this host must not meet ours)."""
     text = re.sub(r"micro_batches: \d+", f"micro_batches: {micro_batches}\ndp_groups: {dp_groups}",
-                  DEPLOYMENT.read_text())
-    tag = f"{micro_batches}-{dp_groups}"
-    text = re.sub(r"\[ms-(\w+)-0\]", rf"[ms-bench-{os.getpid()}-\1-{tag}]", text)
-    path = pathlib.Path(directory) / f"attention-ffn.mb{micro_batches}.dp{dp_groups}.yaml"
+                  base.read_text())
+    tag = f"{base.stem.split('.')[0]}-{micro_batches}-{dp_groups}"
+    text = re.sub(r"\[ms-([\w-]+)-0\]", rf"[ms-bench-{os.getpid()}-\1-{tag}]", text)
+    path = pathlib.Path(directory) / f"{base.stem}.mb{micro_batches}.dp{dp_groups}.yaml"
     path.write_text(text)
     return path
 
 
-def placements(directory):
-    """(name, bench arguments, counts in the comparison) per placement: colocated, then
-    attention | ffn with (DP groups, micro-batches) of (1, 1), (1, 2), (2, 1) and (2, 2)."""
-    runs = [("colocated, 2 threads", ["-t", "2", "--threads-list", "2", "--unit-times"], True)]
-    for groups, mb in ((1, 1), (1, 2), (2, 1), (2, 2)):
+def placements(directory, chosen):
+    """(name, bench arguments, counts in the comparison) per placement whose key is in `chosen`:
+    colocated, attention | ffn with (DP groups, micro-batches) of (1, 1), (1, 2), (2, 1) and
+    (2, 2), the shared head with 1 and 2 micro-batches, the 1-thread reference."""
+    runs = {"colocated": ("colocated, 2 threads", ["-t", "2", "--threads-list", "2",
+                                                   "--unit-times"], True)}
+    for groups, mb, base in ((1, 1, DEPLOYMENT), (1, 2, DEPLOYMENT), (2, 1, DEPLOYMENT),
+                             (2, 2, DEPLOYMENT), (1, 1, SHARED_HEAD), (1, 2, SHARED_HEAD)):
         name = f"attention | ffn, {mb} micro-batch{'es' if mb > 1 else ''}"
+        key = f"mb{mb}"
         if groups > 1:
             name += f", {groups} DP groups"
-        runs.append((name, ["-t", "1", "--threads-list", "1", "--deployment",
-                            str(split_deployment(directory, mb, groups))], True))
-    runs.append(("colocated, 1 thread (reference)",
-                 ["-t", "1", "--threads-list", "1", "--unit-times"], False))
-    return runs
+            key = f"dp{groups}-{key}"
+        if base == SHARED_HEAD:
+            name += ", shared head"
+            key = f"shared-{key}"
+        runs[key] = (name, ["-t", "1", "--threads-list", "1", "--deployment",
+                            str(split_deployment(directory, mb, groups, base))], True)
+    runs["reference"] = ("colocated, 1 thread (reference)",
+                         ["-t", "1", "--threads-list", "1", "--unit-times"], False)
+    unknown = set(chosen) - set(runs)
+    if unknown or "colocated" not in chosen:
+        sys.exit(f"placements: choose colocated (the baseline) and any of {', '.join(runs)}; "
+                 f"unknown: {sorted(unknown)}")
+    return [run for key, run in runs.items() if key in chosen]
 
 
 def bench(binary, model, args, opts):
@@ -81,25 +96,30 @@ def median_row(rows):
 
 def markdown(results, names, sizes):
     colocated = results[names[0]]
-    lines = ["| batch | placement | tok/s (range over rounds) | × colocated | ms/step | front end ms/step | "
-             "FFN ms/step | transport ms/step (send) | MB/step | bubbles ms/step |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| batch | placement | tok/s (range over rounds) | × colocated | × colocated, median of "
+             "rounds | ms/step | front end ms/step | FFN ms/step | transport ms/step (send) | "
+             "MB/step | bubbles ms/step |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for n in sizes:
         for name in names:
             r = results[name][n]
             transport = (f"{r['transport_ms']:.2f} ({r['send_ms']:.2f}) | {r['transport_mb']:.3f} | "
                          f"{r['bubble_ms']:.2f}" if "transport_ms" in r else "– | – | –")
             spread = f"{min(r['runs']):.0f}–{max(r['runs']):.0f}"
+            # Each round runs every placement back to back: its ratio sees one machine load.
+            per_round = statistics.median(
+                a / b for a, b in zip(r["runs"], colocated[n]["runs"]))
             lines.append(f"| {n} | {name.replace('|', chr(92) + '|')} | "
                          f"{r['tokens_per_s']:.1f} ({spread}) | "
                          f"{r['tokens_per_s'] / colocated[n]['tokens_per_s']:.2f} | "
-                         f"{r['ms_per_step']:.2f} | {r['front_end_ms']:.2f} | {r['ffn_ms']:.2f} | "
+                         f"{per_round:.2f} | {r['ms_per_step']:.2f} | {r['front_end_ms']:.2f} | {r['ffn_ms']:.2f} | "
                          f"{transport} |")
     return "\n".join(lines)
 
 
 def svg_chart(results, names, sizes, title):
-    colors = ["#2b6cb0", "#c05621", "#38a169", "#805ad5", "#d53f8c", "#718096"]
+    colors = ["#2b6cb0", "#c05621", "#38a169", "#805ad5", "#d53f8c", "#718096", "#d69e2e",
+              "#319795"]
     width, left, bar, gap = 720, 70, 16, 22
     height = 70 + len(sizes) * (len(names) * bar + gap) + 20 * len(names)
     top = max(results[name][n]["tokens_per_s"] for name in names for n in sizes)
@@ -143,13 +163,15 @@ def main():
     p.add_argument("--prefill", type=int, default=32, help="prompt tokens per sequence")
     p.add_argument("--repetitions", type=int, default=3, help="repetitions inside one bench run")
     p.add_argument("--runs", type=int, default=3, help="rounds, each running every placement")
+    p.add_argument("--placements", default="colocated,mb1,mb2,dp2-mb1,dp2-mb2,shared-mb1,"
+                   "shared-mb2,reference", help="which placements to run (comma separated)")
     p.add_argument("--out", default=str(ROOT / "bench/results"))
     p.add_argument("--svg", default=str(ROOT / "docs/bench-split.svg"))
     opts = p.parse_args()
     sizes = [int(n) for n in opts.sequences.split(",")]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as directory:
-        runs = placements(directory)
+        runs = placements(directory, opts.placements.split(","))
         samples = {name: {n: [] for n in sizes} for name, _, _ in runs}
         for round_index in range(opts.runs):
             for name, args, _ in runs:

@@ -62,6 +62,13 @@ void print_plan(const runtime::Deployment& d, const std::vector<runtime::WorkerP
                    experts_text(p.moe_experts),
                    p.peers.empty() ? "-" : fmt::format("{}", fmt::join(p.peers, ", ")));
     }
+    std::vector<std::string> head_parts;
+    for (const runtime::WorkerPlan& p : plans)
+        if (p.head)
+            head_parts.push_back(fmt::format("{} {}-{}", p.name, p.head_first_row,
+                                             p.head_first_row + p.head_rows - 1));
+    if (head_parts.size() > 1)
+        fmt::print("head shared by vocabulary rows: {}\n", fmt::join(head_parts, ", "));
 }
 
 void run_check(const CheckOptions& o) {

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "kernels/thread_pool.h"
 #include "model/model.h"
+#include "runtime/shared_head.h"
 #include "runtime/unit_server.h"
 #include "runtime/worker_group.h"
 
@@ -35,6 +36,8 @@ void run(const WorkerOptions& o) {
     std::map<std::string, model::Unit*> units;
     for (const auto& [name, chain_index] : runtime::units_of_worker(*model, group, index))
         units.emplace(name, model->units()[chain_index].get());
+    const auto head_part = runtime::head_part_of(*model, group, index);
+    if (head_part) units["head"] = head_part.get();
     const auto transport = transport::make_transport(group.peers, int(index));
     ThreadPool pool(o.threads);
     const auto experts = runtime::make_expert_host(*model, group, index, *transport, &pool);

@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "gguf/gguf.h"
 #include "kernels/matmul.h"
@@ -13,13 +15,19 @@ namespace {
 
 class Head final : public Unit {
 public:
-    Head(const gguf::File& f, const HParams& hp)
+    Head(const gguf::File& f, const HParams& hp, int64_t first_row, int64_t rows)
         : norm_(f32_vector(f, "output_norm.weight", hp.n_embd)),
           classifier_(matrix(f,
                              has_tensor(f, "output.weight") ? "output.weight" : "token_embd.weight",
                              hp.n_embd, hp.n_vocab)),
           eps_(hp.rms_eps),
-          softcap_(hp.final_logit_softcap) {}
+          softcap_(hp.final_logit_softcap) {
+        if (first_row < 0 || rows < 1 || first_row + rows > classifier_.rows)
+            throw std::invalid_argument("head: rows " + std::to_string(first_row) + " + " +
+                                        std::to_string(rows) + " are outside the vocabulary of " +
+                                        std::to_string(classifier_.rows));
+        classifier_ = rows_of(classifier_, first_row, rows);
+    }
 
     std::string name() const override { return "head"; }
 
@@ -47,12 +55,10 @@ private:
     // longest piece of a step). Each logit is the same dot product as in one matmul.
     void classify_yielding(const StepContext& ctx, const Activations& normed,
                            Activations& x) const {
-        const int64_t row_size = row_bytes(classifier_.type, classifier_.cols);
         Activations slice_logits;
         for (int64_t first = 0; first < classifier_.rows; first += kYieldRows) {
-            kernels::MatView slice = classifier_;
-            slice.data = static_cast<const char*>(classifier_.data) + first * row_size;
-            slice.rows = std::min(kYieldRows, classifier_.rows - first);
+            const kernels::MatView slice =
+                rows_of(classifier_, first, std::min(kYieldRows, classifier_.rows - first));
             slice_logits.resize(x.rows, slice.rows);
             kernels::matmul(slice, normed.data.data(), normed.rows, slice_logits.data.data(),
                             ctx.pool);
@@ -60,6 +66,12 @@ private:
                 std::copy_n(slice_logits.row(t), slice.rows, x.row(t) + first);
             ctx.turn->yield(false);
         }
+    }
+
+    static kernels::MatView rows_of(kernels::MatView m, int64_t first, int64_t rows) {
+        m.data = static_cast<const char*>(m.data) + first * row_bytes(m.type, m.cols);
+        m.rows = rows;
+        return m;
     }
 
     static constexpr int64_t kYieldRows = 4096;
@@ -72,7 +84,12 @@ private:
 }  // namespace
 
 std::unique_ptr<Unit> make_head(const gguf::File& f, const HParams& hp) {
-    return std::make_unique<Head>(f, hp);
+    return std::make_unique<Head>(f, hp, 0, hp.n_vocab);
+}
+
+std::unique_ptr<Unit> make_head_rows(const gguf::File& f, const HParams& hp, int64_t first_row,
+                                     int64_t rows) {
+    return std::make_unique<Head>(f, hp, first_row, rows);
 }
 
 }  // namespace ms::model

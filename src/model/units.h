@@ -57,6 +57,10 @@ std::unique_ptr<Unit> make_moe(const gguf::File& f, const HParams& hp, int64_t l
 // Final norm and classifier (output.weight, or the tied token_embd); logits soft-capped as
 // cap * tanh(logit / cap) when hp.final_logit_softcap is set.
 std::unique_ptr<Unit> make_head(const gguf::File& f, const HParams& hp);
+// The head's logits for vocabulary ids first_row .. first_row + rows - 1 only (one part of a head
+// shared between workers): each is the same number the whole head computes.
+std::unique_ptr<Unit> make_head_rows(const gguf::File& f, const HParams& hp, int64_t first_row,
+                                     int64_t rows);
 
 // Implemented by attention units: the layer's KV storage, sized in blocks of tokens.
 class KvHolder {

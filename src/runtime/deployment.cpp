@@ -66,6 +66,14 @@ public:
                  YAML::Dump(node_) + "'");
         return static_cast<int>(v);
     }
+    // A number in (0, 1].
+    double fraction() const {
+        double v = 0;
+        if (!node_.IsScalar() || !YAML::convert<double>::decode(node_, v) || !std::isfinite(v) ||
+            v <= 0 || v > 1)
+            fail("expected a number above 0 and at most 1, got '" + YAML::Dump(node_) + "'");
+        return v;
+    }
     bool boolean() const {
         bool v = false;
         if (!node_.IsScalar() || !YAML::convert<bool>::decode(node_, v))
@@ -113,7 +121,8 @@ std::optional<std::vector<int>> parse_indices(const Field& f) {
     return out;
 }
 
-// `kind` (all layers, all experts) or `{kind: {layers: ..., experts: ...}}`.
+// `kind` (all layers, all experts) or `{kind: {layers: ..., experts: ...}}` (the head:
+// `{head: {vocab_share: ...}}`).
 UnitEntry parse_unit(const Field& f) {
     UnitEntry u;
     u.origin = f.origin();
@@ -129,6 +138,8 @@ UnitEntry parse_unit(const Field& f) {
     const Field spec = f.at(kind_name.c_str()).expect_map();
     if (u.kind == UnitKind::moe)
         spec.only_keys({"layers", "experts"});
+    else if (u.kind == UnitKind::head)
+        spec.only_keys({"layers", "vocab_share"});  // layers: refused below, by name
     else
         spec.only_keys({"layers"});
     if (u.kind == UnitKind::embedding || u.kind == UnitKind::head)
@@ -140,6 +151,10 @@ UnitEntry parse_unit(const Field& f) {
     if (spec.has("experts")) {
         u.experts_origin = spec.at("experts").origin();
         u.experts = parse_indices(spec.at("experts"));
+    }
+    if (spec.has("vocab_share")) {
+        u.vocab_share_origin = spec.at("vocab_share").origin();
+        u.vocab_share = spec.at("vocab_share").fraction();
     }
     return u;
 }

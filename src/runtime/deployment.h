@@ -39,9 +39,13 @@ struct UnitEntry {
     UnitKind kind = UnitKind::embedding;
     std::optional<std::vector<int>> layers;
     std::optional<std::vector<int>> experts;  // moe only
+    // head only: the part of the vocabulary this role's head computes, when several roles share
+    // the head (each computes the logits of its rows of the output matrix).
+    std::optional<double> vocab_share;
     Origin origin;
     Origin layers_origin;
     Origin experts_origin;
+    Origin vocab_share_origin;
 };
 
 // A shm segment name, or host:port for UCX.
@@ -103,6 +107,10 @@ struct WorkerPlan {
     bool launch = true;  // started by the front end (else it connects on its own)
     bool embedding = false;
     bool head = false;
+    // The rows of the output matrix (vocabulary ids) its head computes: all of them unless the
+    // head is shared between workers.
+    int64_t head_first_row = 0;
+    int64_t head_rows = 0;
     std::vector<int> attention_layers;
     std::vector<int> ffn_layers;
     std::vector<LayerExperts> moe_experts;  // routed experts per MoE layer

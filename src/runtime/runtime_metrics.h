@@ -30,8 +30,9 @@ private:
 };
 
 // matrixserve:unit_seconds_total and unit_calls_total by unit kind (embed, attn, ffn, moe, head,
-// ...) and location: "local" for units the front end runs, else the worker's name (role/replica),
-// where the time is the round trip seen by the front end. The model must time its units
+// ...) and location: "local" for units the front end runs, "shared" for a head shared between
+// workers, else the worker's name (role/replica), where the time is the round trip seen by the
+// front end. The model must time its units
 // (Model::time_units). `location_of` gives each chain index's location.
 MetricsRegistry::Source unit_time_source(const model::Model& model,
                                          std::vector<std::string> location_of);

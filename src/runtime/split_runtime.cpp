@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "runtime/expert_parallel.h"
+#include "runtime/shared_head.h"
 #include "runtime/unit_placement.h"
 #include "runtime/unit_server.h"
 #include "runtime/unit_wire.h"
@@ -58,7 +59,7 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
                 RelaunchPolicy{}.ready_timeout, [] { return std::nullopt; }, [] { return false; });
     rt->supervisor_->await_all_ready();
     rt->swap_in_proxies(model);
-    rt->swap_in_expert_routers(model);
+    rt->swap_in_routers(model);
     rt->add_metrics(model);
     model.set_micro_batches(rt->group_.deployment.micro_batches);
     model.set_dp_groups(rt->group_.deployment.dp_groups);
@@ -77,6 +78,10 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
         t->transport = transport::make_transport(group_.peers, int(index));
         for (const auto& [name, chain_index] : units_[index])
             t->units.emplace(name, model.units()[chain_index].get());
+        if (auto part = head_part_of(model, group_, index)) {
+            t->units["head"] = part.get();
+            t->owned.push_back(std::move(part));
+        }
         t->experts = make_expert_host(model, group_, index, *t->transport, &t->pool);
         t->thread = std::thread([t = t.get(), front = int(group_.front_end), name = plan.name] {
             try {
@@ -112,10 +117,12 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
 }
 
 void SplitRuntime::swap_in_proxies(model::Model& model) {
+    const bool head_shared = head_is_shared(group_);
     for (size_t index = 0; index < workers_.size(); ++index) {
         if (!workers_[index]) continue;
         Worker& worker = *workers_[index];
         for (const auto& [name, chain_index] : units_[index]) {
+            if (name == "head" && head_shared) continue;  // install_shared_head's
             const auto format = group_.deployment.int8_activations && is_residual_unit(name)
                                     ? transport::RowFormat::int8
                                     : transport::RowFormat::float32;
@@ -126,11 +133,12 @@ void SplitRuntime::swap_in_proxies(model::Model& model) {
     }
 }
 
-void SplitRuntime::swap_in_expert_routers(model::Model& model) {
+void SplitRuntime::swap_in_routers(model::Model& model) {
     std::map<int, WorkerConnection*> connections;
     for (size_t index = 0; index < workers_.size(); ++index)
         if (workers_[index]) connections.emplace(int(index), &workers_[index]->connection);
     rebalancer_ = install_expert_routers(model, group_, *transport_, connections);
+    install_shared_head(model, group_, connections);
 }
 
 void SplitRuntime::add_metrics(model::Model& model) {
@@ -139,7 +147,8 @@ void SplitRuntime::add_metrics(model::Model& model) {
     for (size_t index = 0; index < workers_.size(); ++index)
         if (workers_[index])
             for (const auto& [name, chain_index] : units_[index])
-                location_of[chain_index] = group_.plans[index].name;
+                location_of[chain_index] =
+                    name == "head" && head_is_shared(group_) ? "shared" : group_.plans[index].name;
     metrics_.add(unit_time_source(model, std::move(location_of)));
     metrics_.add(transport_source(*transport_, group_));
     metrics_.add(pipeline_source(model.pipeline_counters()));

@@ -55,7 +55,8 @@ private:
     SplitRuntime() = default;
     void launch(model::Model& model, const SplitOptions& options, size_t index);
     void swap_in_proxies(model::Model& model);
-    void swap_in_expert_routers(model::Model& model);
+    // Expert-parallel layers' routers and a shared head: units that reach several workers.
+    void swap_in_routers(model::Model& model);
     void add_metrics(model::Model& model);
 
     WorkerGroup group_;

@@ -71,7 +71,10 @@ std::map<std::string, size_t> units_of_worker(const model::Model& model, const W
     const auto chain = model.units();
     for (size_t i = 0; i < chain.size(); ++i) {
         const std::string name = chain[i]->name();
-        if (unit_owner(name, group.plans) == index) units.emplace(name, i);
+        // A shared head has several holders, each running its part.
+        const bool holds =
+            name == "head" ? group.plans[index].head : unit_owner(name, group.plans) == index;
+        if (holds) units.emplace(name, i);
     }
     return units;
 }

@@ -28,7 +28,8 @@ WorkerGroup plan_group(const std::string& deployment_file, const model::HParams&
 // The index of role/replica among the plans; throws DeploymentError listing the roles.
 size_t find_worker(const WorkerGroup& group, const std::string& role, int replica);
 
-// The units of the model's chain that worker `index` runs, by name.
+// The units of the model's chain that worker `index` runs, by name (with a shared head, every
+// holder of a part of it lists "head").
 std::map<std::string, size_t> units_of_worker(const model::Model& model, const WorkerGroup& group,
                                               size_t index);
 

@@ -1,5 +1,7 @@
 // Checking a deployment against a model and deriving what each worker runs and whom it talks to.
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <regex>
@@ -9,6 +11,12 @@
 
 namespace ms::runtime {
 namespace {
+
+std::string number_text(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return text;
+}
 
 std::string list_text(const std::vector<int>& v) {
     std::string s;
@@ -43,6 +51,10 @@ std::vector<int> resolve(const Deployment& d, const std::optional<std::vector<in
 struct RoleUnits {
     bool embedding = false;
     bool head = false;
+    std::optional<double> vocab_share;  // of the head
+    Origin vocab_share_origin;
+    int64_t head_first_row = 0;  // set by place_head
+    int64_t head_rows = 0;
     std::vector<int> attention_layers;
     std::vector<int> ffn_layers;
     std::map<int, std::vector<int>> experts;  // layer -> routed experts
@@ -93,6 +105,8 @@ RoleUnits resolve_role(const Deployment& d, const Role& role, const model::HPara
                 break;
             case UnitKind::head:
                 add_single(d, u, r.head);
+                r.vocab_share = u.vocab_share;
+                r.vocab_share_origin = u.vocab_share_origin;
                 break;
             case UnitKind::attention:
                 append_layers(d, u, hp, r.attention_layers);
@@ -108,20 +122,63 @@ RoleUnits resolve_role(const Deployment& d, const Role& role, const model::HPara
     return r;
 }
 
-// The role holding `kind` (exactly one must), or the first duplicate is reported.
-size_t sole_holder(const Deployment& d, const std::vector<RoleUnits>& units, UnitKind kind) {
+// The role holding the embedding (exactly one must), or the first duplicate is reported.
+size_t embedding_holder(const Deployment& d, const std::vector<RoleUnits>& units) {
     std::optional<size_t> holder;
     for (size_t i = 0; i < units.size(); ++i) {
-        const bool holds = kind == UnitKind::embedding ? units[i].embedding : units[i].head;
-        if (!holds) continue;
+        if (!units[i].embedding) continue;
         if (holder)
             fail_at(d.file, d.roles[i].origin,
-                    std::string(name(kind)) + " is already placed in role '" +
-                        d.roles[*holder].name + "'");
+                    "embedding is already placed in role '" + d.roles[*holder].name + "'");
         holder = i;
     }
-    if (!holder) fail_at(d.file, d.roles_origin, std::string("no role holds the ") + name(kind));
+    if (!holder) fail_at(d.file, d.roles_origin, "no role holds the embedding");
     return *holder;
+}
+
+// The roles holding the head, each given its rows of the vocabulary: all of them for a sole
+// holder; else consecutive slices by vocab_share, in role order, cut at multiples of 64 rows.
+std::vector<size_t> place_head(const Deployment& d, std::vector<RoleUnits>& units,
+                               int64_t n_vocab) {
+    std::vector<size_t> holders;
+    for (size_t i = 0; i < units.size(); ++i)
+        if (units[i].head) holders.push_back(i);
+    if (holders.empty()) fail_at(d.file, d.roles_origin, "no role holds the head");
+    const bool shared = holders.size() > 1;
+    double total = 0;
+    for (size_t i : holders) {
+        if (shared && !units[i].vocab_share)
+            fail_at(d.file, d.roles[holders[1]].origin,
+                    "head is already placed in role '" + d.roles[holders[0]].name +
+                        "'; roles that share it each give a vocab_share");
+        if (shared && d.roles[i].replicas != 1)
+            fail_at(d.file, d.roles[i].origin, "a role sharing the head runs one replica");
+        total += units[i].vocab_share.value_or(1.0);
+    }
+    if (std::abs(total - 1.0) > 1e-6)
+        fail_at(d.file, units[holders.back()].vocab_share_origin,
+                "the head's vocab_share values add up to " + number_text(total) + ", not 1");
+    double share_before = 0;
+    int64_t first = 0;
+    for (size_t k = 0; k < holders.size(); ++k) {
+        RoleUnits& u = units[holders[k]];
+        share_before += u.vocab_share.value_or(1.0);
+        constexpr int64_t kCut = 64;
+        const int64_t end =
+            k + 1 == holders.size()
+                ? n_vocab
+                : std::min(n_vocab,
+                           int64_t(std::llround(share_before * double(n_vocab) / kCut)) * kCut);
+        if (end <= first)
+            fail_at(d.file, u.vocab_share_origin,
+                    "vocab_share " + number_text(*u.vocab_share) +
+                        " leaves this role no rows of the " + std::to_string(n_vocab) +
+                        "-token vocabulary");
+        u.head_first_row = first;
+        u.head_rows = end - first;
+        first = end;
+    }
+    return holders;
 }
 
 // Per layer, the one role holding its attention.
@@ -254,10 +311,10 @@ void check_addresses(const Deployment& d, const PlanOptions& options) {
 
 // Role pairs that exchange activations: embedding -> attention(0); each layer's attention
 // <-> its FFN or expert holders (request and reply); attention(l) -> attention(l+1);
-// last attention -> head.
+// last attention -> each holder of the head.
 std::set<std::pair<size_t, size_t>> role_links(const std::vector<size_t>& attention,
                                                const std::vector<std::vector<size_t>>& ffn,
-                                               size_t embedding, size_t head) {
+                                               size_t embedding, const std::vector<size_t>& head) {
     std::set<std::pair<size_t, size_t>> links;
     auto link = [&](size_t a, size_t b) {
         if (a != b) links.insert({std::min(a, b), std::max(a, b)});
@@ -267,7 +324,7 @@ std::set<std::pair<size_t, size_t>> role_links(const std::vector<size_t>& attent
         for (size_t f : ffn[l]) link(attention[l], f);
         if (l + 1 < attention.size()) link(attention[l], attention[l + 1]);
     }
-    link(attention.back(), head);
+    for (size_t h : head) link(attention.back(), h);
     return links;
 }
 
@@ -286,6 +343,8 @@ WorkerPlan plan_for(const Deployment& d, size_t role, int replica, const RoleUni
     p.launch = r.launch;
     p.embedding = u.embedding;
     p.head = u.head;
+    p.head_first_row = u.head_first_row;
+    p.head_rows = u.head_rows;
     p.attention_layers = u.attention_layers;
     p.ffn_layers = u.ffn_layers;
     for (const auto& [layer, experts] : u.experts) p.moe_experts.push_back({layer, experts});
@@ -318,8 +377,8 @@ std::vector<WorkerPlan> plan_workers(const Deployment& d, const model::HParams& 
     if (hp.n_layer < 1) throw DeploymentError("model " + hp.name + " has no layers");
     std::vector<RoleUnits> units;
     for (const Role& r : d.roles) units.push_back(resolve_role(d, r, hp));
-    const size_t embedding = sole_holder(d, units, UnitKind::embedding);
-    const size_t head = sole_holder(d, units, UnitKind::head);
+    const size_t embedding = embedding_holder(d, units);
+    const std::vector<size_t> head = place_head(d, units, hp.n_vocab);
     const std::vector<size_t> attention = attention_holders(d, units, hp.n_layer);
     const std::vector<std::vector<size_t>> ffn = ffn_holders(d, units, hp);
     check_dp_groups(d, units);

@@ -49,6 +49,13 @@ def attention_ffn(tmp_path: pathlib.Path, transport: str, prefix: str) -> pathli
                       {"attention": "[embedding, attention, head]", "ffn": "[ffn]"})
 
 
+def shared_head(tmp_path: pathlib.Path, transport: str, prefix: str) -> pathlib.Path:
+    """attention | FFN, the head's vocabulary cut in halves between the two."""
+    return deployment(tmp_path, transport, prefix,
+                      {"attention": "[embedding, attention, {head: {vocab_share: 0.5}}]",
+                       "ffn": "[ffn, {head: {vocab_share: 0.5}}]"})
+
+
 def greedy(binary, model, *extra) -> list:
     out = run_json([binary, "generate", "-m", model, *PROMPT, "-n", 24, "--temp", 0, "--ignore-eos",
                     "-t", 1, "--json", *extra], env=UCX_ON_LOOPBACK)

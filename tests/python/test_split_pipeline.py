@@ -7,7 +7,7 @@ import pytest
 
 from server_fixtures import Server
 from test_split_deployment import (STORIES, SHARED_MODELS, UCX_ON_LOOPBACK, attention_ffn, deployment,
-                                   has_ucx, shm_prefix)  # noqa: F401
+                                   has_ucx, shared_head, shm_prefix)  # noqa: F401
 
 PROMPTS = ["Once upon a time", "The little dog", "Tom and Lily went to the park", "One day, a bird",
            "She had a red ball and", "Mom said"]
@@ -48,6 +48,8 @@ def split_case(tmp_path, prefix, case):
     if case == "expert-parallel":
         from test_expert_parallel import three_workers
         return three_workers(tmp_path, "shm", prefix)
+    if case == "shared-head":
+        return shared_head(tmp_path, "shm", prefix)
     if case == "moe-worker":
         return deployment(tmp_path, "shm", prefix,
                           {"attention": "[embedding, attention, head]", "experts": "[moe]"})
@@ -74,7 +76,7 @@ def colocated_and_split(binary, model_path, tmp_path, shm_prefix, which, case, h
 
 @pytest.mark.parametrize("which,case", [
     ("SmolLM2", "shm"), ("stories260K", "shm"), ("stories260K", "ucx"), ("moe4x2", "moe-worker"),
-    ("moe4x2", "expert-parallel")])
+    ("moe4x2", "expert-parallel"), ("SmolLM2", "shared-head")])
 def test_pipelined_steps_give_the_colocated_completions(binary, model_path, tmp_path, shm_prefix,
                                                         which, case, report, monkeypatch):
     got, expected, samples = colocated_and_split(binary, model_path, tmp_path, shm_prefix, which,
@@ -87,13 +89,16 @@ def test_pipelined_steps_give_the_colocated_completions(binary, model_path, tmp_
     remote = {"moe-worker": 'unit="moe",location="experts/0"',
               "expert-parallel": 'unit="moe",location="local"'}.get(case, 'unit="ffn",location="ffn/0"')
     assert samples[f"unit_seconds_total{{{remote}}}"] > 0
+    if case == "shared-head":
+        assert samples['unit_seconds_total{unit="head",location="shared"}'] > 0
     report(f"{which} over {case}, micro_batches 2: {int(steps)} pipelined steps, bubbles "
            f"{samples['pipeline_bubble_seconds_total'] / samples['pipeline_step_seconds_total']:.0%} "
            "of their time")
 
 
 @pytest.mark.parametrize("which,case,micro_batches", [
-    ("SmolLM2", "shm", 1), ("stories260K", "ucx", 2), ("moe4x2", "expert-parallel", 2)])
+    ("SmolLM2", "shm", 1), ("stories260K", "ucx", 2), ("moe4x2", "expert-parallel", 2),
+    ("stories260K", "shared-head", 2)])
 def test_dp_groups_give_the_colocated_completions(binary, model_path, tmp_path, shm_prefix, which,
                                                   case, micro_batches, report, monkeypatch):
     """Two attention DP groups in the front end, each with its own requests and KV blocks, take

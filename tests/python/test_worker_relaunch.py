@@ -15,7 +15,8 @@ import openai
 import pytest
 
 from server_fixtures import Server
-from test_split_deployment import UCX_ON_LOOPBACK, attention_ffn, has_ucx, shm_prefix  # noqa: F401
+from test_split_deployment import (UCX_ON_LOOPBACK, attention_ffn, has_ucx, shared_head,  # noqa: F401
+                                   shm_prefix)
 
 PROMPTS = ["Once upon a time", "The capital of France is"]
 
@@ -90,11 +91,13 @@ def wait_until_healthy(server, timeout=30.0) -> float:
     pytest.fail("the worker did not come back:\n" + server.log_text())
 
 
-@pytest.mark.parametrize("transport,micro_batches,dp_groups",
-                         [("shm", 1, 1), ("ucx", 1, 1), ("shm", 2, 1), ("shm", 1, 2)])
+@pytest.mark.parametrize("transport,micro_batches,dp_groups,placement",
+                         [("shm", 1, 1, attention_ffn), ("ucx", 1, 1, attention_ffn),
+                          ("shm", 2, 1, attention_ffn), ("shm", 1, 2, attention_ffn),
+                          ("shm", 2, 1, shared_head)])
 def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, tmp_path, shm_prefix,
                                                            transport, micro_batches, dp_groups,
-                                                           monkeypatch, report):
+                                                           placement, monkeypatch, report):
     if transport == "ucx":
         if not has_ucx(binary, tmp_path):
             pytest.skip("this build has no UCX")
@@ -104,7 +107,7 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
     # keeps the worker down long enough to see the 503s and exercises the retries.
     model = tmp_path / "model.gguf"
     model.symlink_to(model_path)
-    deployment = attention_ffn(tmp_path, transport, shm_prefix)
+    deployment = placement(tmp_path, transport, shm_prefix)
     deployment.write_text(f"micro_batches: {micro_batches}\ndp_groups: {dp_groups}\n" +
                           deployment.read_text())
     server = Server(binary, model, "-t", 1, "-c", 2048, "--deployment", deployment)
@@ -144,8 +147,8 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
         assert the_worker(server) != worker
         assert greedy_texts(client, server.model) == before
         assert "worker ffn/0" in server.log_text() and "is back" in server.log_text()
-        report(f"worker relaunch ({transport}, {micro_batches} micro-batches, {dp_groups} DP "
-               f"groups): streams failed within "
+        report(f"worker relaunch ({placement.__name__} over {transport}, {micro_batches} "
+               f"micro-batches, {dp_groups} DP groups): streams failed within "
                f"{max(o['ended'] for o in outcomes) - killed:.2f} s of the kill; serving again "
                f"{back_after:.2f} s after the model file came back")
     finally:

@@ -94,6 +94,11 @@ TEST(DeploymentParse, ErrorsNameFileLineAndField) {
               "got 'x'");
     EXPECT_EQ(parse_error("roles:\n  a:\n    units:\n      - head: {layers: [0]}\n"),
               "d.yaml:4:24: roles.a.units[0].head.layers: head has no layers");
+    EXPECT_EQ(parse_error("roles:\n  a:\n    units:\n      - head: {vocab_share: 1.5}\n"),
+              "d.yaml:4:29: roles.a.units[0].head.vocab_share: expected a number above 0 and at "
+              "most 1, got '1.5'");
+    EXPECT_EQ(parse_error("roles:\n  a:\n    units:\n      - ffn: {vocab_share: 0.5}\n"),
+              "d.yaml:4:15: roles.a.units[0].ffn.vocab_share: unknown field 'vocab_share'");
     EXPECT_EQ(parse_error("roles:\n  a:\n    units:\n      - ffn: {experts: [0]}\n"),
               "d.yaml:4:15: roles.a.units[0].ffn.experts: unknown field 'experts'");
     EXPECT_EQ(parse_error("activations: fp8\nroles: {a: {units: [head]}}"),

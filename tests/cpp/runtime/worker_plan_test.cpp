@@ -180,6 +180,54 @@ roles:
     EXPECT_EQ(plans[3].peers, (std::vector<std::string>{"attention/0", "attention/1"}));
 }
 
+TEST(WorkerPlan, SharedHeadGivesEachHolderConsecutiveRows) {
+    // stories260K has 512 tokens: cuts fall on multiples of 64 rows, in role order.
+    const auto plans = plan_workers(parse_deployment(R"(
+transport: shm
+roles:
+  front: {units: [embedding, attention, {head: {vocab_share: 0.3}}], addresses: [a]}
+  ffn: {units: [ffn, {head: {vocab_share: 0.5}}], addresses: [b]}
+  lm: {units: [{head: {vocab_share: 0.2}}], addresses: [c]}
+)",
+                                                     "d.yaml"),
+                                    stories());
+    ASSERT_EQ(plans.size(), 3u);
+    EXPECT_TRUE(plans[0].head && plans[1].head && plans[2].head);
+    EXPECT_EQ(plans[0].head_first_row, 0);
+    EXPECT_EQ(plans[0].head_rows, 128);  // 0.3 x 512 = 153.6 -> 128
+    EXPECT_EQ(plans[1].head_first_row, 128);
+    EXPECT_EQ(plans[1].head_rows, 256);  // 0.8 x 512 = 409.6 -> 384
+    EXPECT_EQ(plans[2].head_first_row, 384);
+    EXPECT_EQ(plans[2].head_rows, 128);
+    // The last attention layer hands its rows to every holder of the head.
+    EXPECT_EQ(plans[2].peers, (std::vector<std::string>{"front/0"}));
+    const auto sole = plan_example("attention-ffn.shm.yaml", stories());
+    EXPECT_EQ(sole[0].head_first_row, 0);
+    EXPECT_EQ(sole[0].head_rows, 512);
+}
+
+TEST(WorkerPlanErrors, SharedHeadSharesAddUp) {
+    const HParams hp = stories();
+    const std::string roles =
+        "roles:\n  a: {units: [embedding, attention, ffn, {head: {vocab_share: 0.5}}]}\n";
+    EXPECT_EQ(plan_error(roles, hp),
+              "d.yaml:2:63: roles.a.units[3].head.vocab_share: the head's vocab_share values add "
+              "up to 0.5, not 1");
+    EXPECT_EQ(plan_error(roles + "  b: {units: [{head: {vocab_share: 0.4}}]}\n", hp),
+              "d.yaml:3:36: roles.b.units[0].head.vocab_share: the head's vocab_share values add "
+              "up to 0.9, not 1");
+    EXPECT_EQ(plan_error(roles + "  b: {units: [head]}\n", hp),
+              "d.yaml:3:3: roles.b: head is already placed in role 'a'; roles that share it "
+              "each give a vocab_share");
+    EXPECT_EQ(plan_error(roles + "  b: {replicas: 2, units: [{head: {vocab_share: 0.5}}]}\n", hp),
+              "d.yaml:3:3: roles.b: a role sharing the head runs one replica");
+    EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn, {head: {vocab_share: "
+                         "0.05}}]}\n  b: {units: [{head: {vocab_share: 0.95}}]}\n",
+                         hp),
+              "d.yaml:2:63: roles.a.units[3].head.vocab_share: vocab_share 0.05 leaves this role "
+              "no rows of the 512-token vocabulary");
+}
+
 TEST(WorkerPlanErrors, EveryUnitPlacedOnce) {
     const HParams hp = stories();
     EXPECT_EQ(plan_error("roles: {a: {units: [attention, ffn, head]}}", hp),
@@ -197,7 +245,8 @@ TEST(WorkerPlanErrors, EveryUnitPlacedOnce) {
     EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn, head]}\n  b: {units: "
                          "[head]}\n",
                          hp),
-              "d.yaml:3:3: roles.b: head is already placed in role 'a'");
+              "d.yaml:3:3: roles.b: head is already placed in role 'a'; roles that share it "
+              "each give a vocab_share");
     EXPECT_EQ(plan_error("roles:\n  a: {units: [embedding, attention, ffn, head]}\n  b: {units: "
                          "[ffn]}\n",
                          hp),
