@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/activation.h"
 #include "model/rope.h"
 #include "tensor/dtype.h"
 
@@ -38,7 +39,7 @@ void softmax(float* x, int64_t n) {
 }
 
 void swiglu(float* gate, const float* up, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    kernels::silu_gate(gate, up, n);
 }
 
 float round_to_half(float x) {

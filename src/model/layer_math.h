@@ -14,7 +14,7 @@ void apply_rope(float* vec, int64_t n_heads, int64_t head_dim, int32_t pos, floa
                 float position_scale, RopeLayout layout);
 // In place: x = exp(x - max) / sum over n elements.
 void softmax(float* x, int64_t n);
-// gate = silu(gate) * up, elementwise.
+// gate = silu(gate) * up, elementwise (kernels::silu_gate: SIMD where the CPU has it).
 void swiglu(float* gate, const float* up, int64_t n);
 // gate = gelu(gate) * up, elementwise, with gelu as llama.cpp's CPU backend computes it.
 void geglu(float* gate, const float* up, int64_t n);
