@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "model/units.h"
 
@@ -55,11 +56,12 @@ public:
         const auto& replies = replies_.at(size_t(micro_batch));
         end_remote_parts(remote_.size(), micro_batch, true);
         const int64_t rows = local_ ? x.rows : replies.front().rows;
-        model::Activations logits;
+        // The joined logits take the place of x, whose buffer is kept for the next step's.
+        model::Activations& logits = joined_.at(size_t(micro_batch));
         logits.resize(rows, n_vocab_);
         if (local_) copy_columns(x, *local_, logits);
         for (size_t k = 0; k < remote_.size(); ++k) copy_columns(replies[k], remote_[k], logits);
-        x = std::move(logits);
+        std::swap(x, logits);
     }
 
 private:
@@ -94,6 +96,7 @@ private:
     std::vector<HeadPart> remote_;
     int64_t n_vocab_;
     std::array<std::vector<model::Activations>, model::kMaxMicroBatches> replies_;
+    std::array<model::Activations, model::kMaxMicroBatches> joined_;
 };
 
 }  // namespace
