@@ -201,10 +201,10 @@ roles:
     EXPECT_EQ(plans[2].head_rows, 128);
     // The last attention layer hands its rows to every holder of the head.
     EXPECT_EQ(plans[2].peers, (std::vector<std::string>{"front/0"}));
-    const auto halves = plan_example("attention-ffn-head.shm.yaml", stories());
-    EXPECT_EQ(halves[0].head_rows, 256);
-    EXPECT_EQ(halves[1].head_first_row, 256);
-    EXPECT_EQ(halves[1].head_rows, 256);
+    const auto example = plan_example("attention-ffn-head.shm.yaml", stories());
+    EXPECT_EQ(example[0].head_rows, 320);  // 0.6 x 512 = 307.2 -> 320
+    EXPECT_EQ(example[1].head_first_row, 320);
+    EXPECT_EQ(example[1].head_rows, 192);
     const auto sole = plan_example("attention-ffn.shm.yaml", stories());
     EXPECT_EQ(sole[0].head_first_row, 0);
     EXPECT_EQ(sole[0].head_rows, 512);
