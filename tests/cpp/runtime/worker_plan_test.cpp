@@ -202,9 +202,9 @@ roles:
     // The last attention layer hands its rows to every holder of the head.
     EXPECT_EQ(plans[2].peers, (std::vector<std::string>{"front/0"}));
     const auto example = plan_example("attention-ffn-head.shm.yaml", stories());
-    EXPECT_EQ(example[0].head_rows, 320);  // 0.6 x 512 = 307.2 -> 320
-    EXPECT_EQ(example[1].head_first_row, 320);
-    EXPECT_EQ(example[1].head_rows, 192);
+    EXPECT_EQ(example[0].head_rows, 256);
+    EXPECT_EQ(example[1].head_first_row, 256);
+    EXPECT_EQ(example[1].head_rows, 256);
     const auto sole = plan_example("attention-ffn.shm.yaml", stories());
     EXPECT_EQ(sole[0].head_first_row, 0);
     EXPECT_EQ(sole[0].head_rows, 512);
