@@ -18,9 +18,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/quant_blocks.h"
+#include "kernels/stable_weights.h"
 #include "kernels/thread_pool.h"
 
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() as the merge source of their unmasked
@@ -73,11 +75,32 @@ void configure_tiles_once() {
     configured = true;
 }
 
-// One 16-row slab of weights as tile A per block, with the blocks' scales as floats. Rows past
-// the matrix end are zero.
+// One 16-row slab of weights as tile A per block (16 rows x 32 bytes at b * kTileBytes), with the
+// blocks' scales as floats (block b, row r at b * 16 + r). Rows past the matrix end are zero.
+struct SlabView {
+    const uint8_t* bytes;
+    const float* d;
+    const float* m;
+};
+
+// A slab unpacked for one call.
 struct WeightSlab {
-    std::vector<uint8_t> bytes;  // block b: 16 rows x 32 bytes at b * kTileBytes
-    std::vector<float> d, m;     // block b, row r at b * 16 + r
+    std::vector<uint8_t> bytes;
+    std::vector<float> d, m;
+};
+
+// Every slab of a matrix unpacked once, kept while the matrix's memory is stable
+// (stable_weights.h): slab s at s times one slab's share of each vector.
+struct UnpackedMatrix {
+    int64_t n_blocks = 0;
+    std::vector<uint8_t> bytes;
+    std::vector<float> d, m;
+
+    SlabView slab(int64_t s) const {
+        return {&bytes[size_t(s * n_blocks * kTileBytes)], &d[size_t(s * n_blocks * kTile)],
+                &m[size_t(s * n_blocks * kTile)]};
+    }
+    size_t size_bytes() const { return bytes.size() + (d.size() + m.size()) * sizeof(float); }
 };
 
 // F16C's conversion: exact, like fp16_to_fp32, without its call and branches.
@@ -158,21 +181,15 @@ void slab_scales(const std::byte* first_row, int64_t stride, int64_t rows, int64
     }
 }
 
+// Writes the slab of rows first_row.. into bytes, d and m (sized for a slab; rows past the end
+// must already be zero).
 template <typename Block>
-void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
+void unpack_slab(const MatView& w, int64_t first_row, uint8_t* bytes, float* d, float* m) {
     const int64_t n_blocks = w.cols / kQK;
     const int64_t stride = row_bytes(w.type, w.cols);
     const int64_t rows = std::min<int64_t>(kTile, w.rows - first_row);
-    if (rows < kTile || slab.d.size() != size_t(n_blocks * kTile)) {  // rows past the end: zero
-        slab.bytes.assign(size_t(n_blocks * kTileBytes), 0);
-        slab.d.assign(size_t(n_blocks * kTile), 0.0f);
-        slab.m.assign(size_t(n_blocks * kTile), 0.0f);
-    }
     const auto* matrix = static_cast<const std::byte*>(w.data);
     const std::byte* matrix_end = matrix + w.rows * stride;
-    uint8_t* bytes = slab.bytes.data();
-    float* d = slab.d.data();
-    float* m = slab.m.data();
     for (int64_t r = 0; r < rows; ++r) {
         const std::byte* row = matrix + (first_row + r) * stride;
         prefetch_row(row, stride, matrix_end);
@@ -182,6 +199,39 @@ void unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
                                 block_values(blocks[b]));
     }
     slab_scales<Block>(matrix + first_row * stride, stride, rows, n_blocks, d, m);
+}
+
+template <typename Block>
+SlabView unpack_slab(const MatView& w, int64_t first_row, WeightSlab& slab) {
+    const int64_t n_blocks = w.cols / kQK;
+    if (w.rows - first_row < kTile || slab.d.size() != size_t(n_blocks * kTile)) {
+        slab.bytes.assign(size_t(n_blocks * kTileBytes), 0);  // rows past the end: zero
+        slab.d.assign(size_t(n_blocks * kTile), 0.0f);
+        slab.m.assign(size_t(n_blocks * kTile), 0.0f);
+    }
+    unpack_slab<Block>(w, first_row, slab.bytes.data(), slab.d.data(), slab.m.data());
+    return {slab.bytes.data(), slab.d.data(), slab.m.data()};
+}
+
+template <typename Block>
+std::shared_ptr<const void> unpack_matrix(const MatView& w, ThreadPool* pool) {
+    auto unpacked = std::make_shared<UnpackedMatrix>();
+    const int64_t n_blocks = unpacked->n_blocks = w.cols / kQK;
+    const int64_t slabs = (w.rows + kTile - 1) / kTile;
+    unpacked->bytes.assign(size_t(slabs * n_blocks * kTileBytes), 0);
+    unpacked->d.assign(size_t(slabs * n_blocks * kTile), 0.0f);
+    unpacked->m.assign(size_t(slabs * n_blocks * kTile), 0.0f);
+    auto unpack = [&](int64_t s0, int64_t s1) {
+        for (int64_t s = s0; s < s1; ++s)
+            unpack_slab<Block>(w, s * kTile, &unpacked->bytes[size_t(s * n_blocks * kTileBytes)],
+                               &unpacked->d[size_t(s * n_blocks * kTile)],
+                               &unpacked->m[size_t(s * n_blocks * kTile)]);
+    };
+    if (pool)
+        pool->parallel_for(slabs, unpack);
+    else
+        unpack(0, slabs);
+    return unpacked;
 }
 
 // The activations of every group of 16 tokens as tile B per block, with their scales (d) and
@@ -294,8 +344,8 @@ void block_sums(bool second_set, const uint8_t* weights, const uint8_t* activati
 // per (row, token), block by block, sum += (d_w * d_x) * float(block sum) [+ m_w * s_x], the
 // scalar reference's order.
 template <typename Block>
-void multiply_slab(const WeightSlab& slab, const PackedActivations& acts, int64_t n_blocks,
-                   int64_t group, float out[kTile][kTile]) {
+void multiply_slab(SlabView slab, const PackedActivations& acts, int64_t n_blocks, int64_t group,
+                   float out[kTile][kTile]) {
     constexpr int64_t kSums = kTile * kTile;
     thread_local std::vector<int32_t> storage;
     storage.resize(size_t((n_blocks + 1) * kSums));
@@ -303,7 +353,7 @@ void multiply_slab(const WeightSlab& slab, const PackedActivations& acts, int64_
     int32_t* sums = storage.data() + (-(reinterpret_cast<uintptr_t>(storage.data()) / 4) & 15);
     const uint8_t* act_tiles = &acts.bytes[size_t(group * n_blocks * kTileBytes)];
     for (int64_t b = 0; b < n_blocks; ++b) {
-        const uint8_t* weights = &slab.bytes[size_t(b * kTileBytes)];
+        const uint8_t* weights = slab.bytes + b * kTileBytes;
         const uint8_t* activations = act_tiles + b * kTileBytes;
         block_sums<Block>(b % 2 == 1, weights, activations, sums + b * kSums);
     }
@@ -313,8 +363,8 @@ void multiply_slab(const WeightSlab& slab, const PackedActivations& acts, int64_
         const int64_t at = group * n_blocks + b;
         const __m512 x_d = _mm512_loadu_ps(&acts.d[size_t(at * kTile)]);
         const __m512 x_s = _mm512_loadu_ps(&acts.s[size_t(at * kTile)]);
-        const float* w_d = &slab.d[size_t(b * kTile)];
-        const float* w_m = &slab.m[size_t(b * kTile)];
+        const float* w_d = slab.d + b * kTile;
+        const float* w_m = slab.m + b * kTile;
         const int32_t* block = sums + b * kSums;
 #pragma GCC unroll 16
         for (int r = 0; r < kTile; ++r) {
@@ -395,19 +445,20 @@ void multiply_few_tokens(const MatView& w, const PackedActivations& acts, int64_
     }
 }
 
+// With `unpacked` (the matrix's kept layout, or null) no slab is unpacked here.
 template <typename Block>
-void multiply(const MatView& w, const PackedActivations& acts, int64_t n_tokens, float* y,
-              int64_t first_slab, int64_t end_slab) {
+void multiply(const MatView& w, const UnpackedMatrix* unpacked, const PackedActivations& acts,
+              int64_t n_tokens, float* y, int64_t first_slab, int64_t end_slab) {
     if (n_tokens < kMinTileTokens)
         return multiply_few_tokens<Block>(w, acts, n_tokens, y, first_slab, end_slab);
     configure_tiles_once();
-    thread_local WeightSlab slab;
+    thread_local WeightSlab scratch;
     const int64_t n_blocks = w.cols / kQK;
     const int64_t groups = (n_tokens + kTile - 1) / kTile;
     for (int64_t s = first_slab; s < end_slab; ++s) {
         const int64_t row0 = s * kTile;
         const int64_t rows = std::min<int64_t>(kTile, w.rows - row0);
-        unpack_slab<Block>(w, row0, slab);
+        const SlabView slab = unpacked ? unpacked->slab(s) : unpack_slab<Block>(w, row0, scratch);
         for (int64_t g = 0; g < groups; ++g) {
             float out[kTile][kTile];  // [row][token]
             multiply_slab<Block>(slab, acts, n_blocks, g, out);
@@ -419,24 +470,44 @@ void multiply(const MatView& w, const PackedActivations& acts, int64_t n_tokens,
     }
 }
 
-using Multiply = void (*)(const MatView&, const PackedActivations&, int64_t, float*, int64_t,
-                          int64_t);
+struct FormatKernels {
+    void (*multiply)(const MatView&, const UnpackedMatrix*, const PackedActivations&, int64_t,
+                     float*, int64_t, int64_t) = nullptr;
+    std::shared_ptr<const void> (*unpack)(const MatView&, ThreadPool*) = nullptr;
+};
 
-Multiply multiply_for(DType type) {
+template <typename Block>
+constexpr FormatKernels kFormat{multiply<Block>, unpack_matrix<Block>};
+
+FormatKernels kernels_for(DType type) {
     switch (type) {
         case DType::Q4_0:
-            return multiply<BlockQ4_0>;
+            return kFormat<BlockQ4_0>;
         case DType::Q4_1:
-            return multiply<BlockQ4_1>;
+            return kFormat<BlockQ4_1>;
         case DType::Q5_0:
-            return multiply<BlockQ5_0>;
+            return kFormat<BlockQ5_0>;
         case DType::Q5_1:
-            return multiply<BlockQ5_1>;
+            return kFormat<BlockQ5_1>;
         case DType::Q8_0:
-            return multiply<BlockQ8_0>;
+            return kFormat<BlockQ8_0>;
         default:
-            return nullptr;
+            return {};
     }
+}
+
+// The matrix's kept unpacked layout, made now if its memory is stable and the budget has room;
+// null otherwise (each call then unpacks the slabs it multiplies).
+const UnpackedMatrix* kept_unpacked(const MatView& w, const FormatKernels& kernels,
+                                    ThreadPool* pool, std::shared_ptr<const void>& holder) {
+    holder = find_kept_layout(w);
+    if (!holder) {
+        const int64_t slabs = (w.rows + kTile - 1) / kTile, n_blocks = w.cols / kQK;
+        const size_t bytes = size_t(slabs * n_blocks) * (kTileBytes + 2 * kTile * sizeof(float));
+        if (!may_keep_layout(w, bytes)) return nullptr;
+        holder = keep_layout(w, kernels.unpack(w, pool), bytes);
+    }
+    return static_cast<const UnpackedMatrix*>(holder.get());
 }
 
 }  // namespace
@@ -447,7 +518,7 @@ bool amx_available() {
 }
 
 bool amx_supports(DType type) {
-    return multiply_for(type) != nullptr;
+    return kernels_for(type).multiply != nullptr;
 }
 
 void amx_matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
@@ -455,14 +526,20 @@ void amx_matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, Th
     // (a lambda names a thread_local as the running thread's own: pass the caller's by reference)
     const PackedActivations& acts = scratch;
     pack_activations(x, w.cols, n_tokens, scratch, pool);
-    const Multiply run = multiply_for(w.type);
+    const FormatKernels kernels = kernels_for(w.type);
+    // Calls of few tokens read the weights straight from the matrix.
+    std::shared_ptr<const void> holder;
+    const UnpackedMatrix* unpacked =
+        n_tokens >= kMinTileTokens ? kept_unpacked(w, kernels, pool, holder) : nullptr;
+    const auto run = [&](int64_t s0, int64_t s1) {
+        kernels.multiply(w, unpacked, acts, n_tokens, y, s0, s1);
+    };
     const int64_t slabs = (w.rows + kTile - 1) / kTile;
-    if (!pool) return run(w, acts, n_tokens, y, 0, slabs);
+    if (!pool) return run(0, slabs);
     // A slab is 16 rows x cols x tokens multiply-adds; a task is at least 64K of them (as in
     // matmul.cpp).
     const int64_t grain = std::max<int64_t>(1, 64 * 1024 / (kTile * w.cols * n_tokens));
-    pool->parallel_for(
-        slabs, [&](int64_t s0, int64_t s1) { run(w, acts, n_tokens, y, s0, s1); }, grain);
+    pool->parallel_for(slabs, run, grain);
 }
 
 }  // namespace ms::kernels

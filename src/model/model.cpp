@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "gguf/gguf.h"
+#include "kernels/stable_weights.h"
 #include "model/architectures.h"
 #include "model/compute_turn.h"
 #include "model/micro_batch.h"
@@ -33,6 +34,20 @@ std::vector<std::string> supported_architectures() {
     return names;
 }
 
+namespace {
+
+std::unique_ptr<kernels::StableWeights> register_tensors(const gguf::File& file) {
+    const uint8_t* begin = nullptr;
+    const uint8_t* end = nullptr;
+    for (const gguf::TensorInfo& t : file.tensors()) {
+        if (!begin || t.data < begin) begin = t.data;
+        if (!end || t.data + t.n_bytes > end) end = t.data + t.n_bytes;
+    }
+    return begin ? std::make_unique<kernels::StableWeights>(begin, end) : nullptr;
+}
+
+}  // namespace
+
 std::unique_ptr<Model> Model::load(const std::string& path) {
     return from_file(gguf::File::open(path));
 }
@@ -49,6 +64,7 @@ std::unique_ptr<Model> Model::from_file(gguf::File file) {
     }
     std::unique_ptr<Model> m(new Model());
     m->file_ = std::make_unique<gguf::File>(std::move(file));
+    m->stable_weights_ = register_tensors(*m->file_);
     m->hparams_ = HParams::from_gguf(*m->file_);
     m->units_ = it->second(*m->file_, m->hparams_);
     m->pipeline_ = std::make_unique<PipelineCounters>();

@@ -11,6 +11,10 @@
 #include "model/hparams.h"
 #include "model/unit.h"
 
+namespace ms::kernels {
+class StableWeights;
+}
+
 namespace ms::gguf {
 class File;
 }
@@ -83,6 +87,9 @@ private:
     void record_unit_time(size_t unit, uint64_t calls, uint64_t nanoseconds);
     struct UnitClock;
     std::unique_ptr<gguf::File> file_;
+    // The file's tensors, registered so kernels may keep faster layouts of them (destroyed before
+    // file_, which unmaps them).
+    std::unique_ptr<kernels::StableWeights> stable_weights_;
     HParams hparams_;
     std::vector<std::unique_ptr<Unit>> units_;
     std::unique_ptr<UnitClock[]> unit_clocks_;  // one per unit while timing

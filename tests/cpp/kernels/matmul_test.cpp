@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/stable_weights.h"
 #include "kernels/thread_pool.h"
 #include "random_matrix.h"
 #include "token_batch.h"
@@ -156,6 +157,32 @@ TEST(Matmul, AmxBitIdenticalToScalar) {
                                                  actual.size() * sizeof(float)));
                     }
                 }
+}
+
+// Stable weights get their unpacked layout kept: the first tile call makes it, later calls use it
+// (also for other token counts), the bits stay the scalar reference's, and the layout goes with
+// the registration. Memory not registered never has one.
+TEST(Matmul, AmxKeptLayoutIsBitIdenticalAndForgotten) {
+    if (detected_isa() < Isa::Amx) GTEST_SKIP() << "no AMX-INT8 on this CPU (or not permitted)";
+    std::mt19937 rng(9);
+    ThreadPool pool(2);
+    for (DType type : {DType::Q4_1, DType::Q5_0, DType::Q8_0}) {
+        SCOPED_TRACE(dtype_name(type));
+        const RandomMatrix w(type, 37, 96, rng);
+        const auto x = random_activations(96 * 33, rng);
+        run(Isa::Amx, w, x, 33, &pool);
+        EXPECT_EQ(find_kept_layout(w.view), nullptr);  // not registered
+        {
+            const StableWeights stable(w.bytes.data(), w.bytes.data() + w.bytes.size());
+            for (int64_t n_tokens : {33, 5, 16}) {
+                const auto expected = run(Isa::Scalar, w, x, n_tokens);
+                for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool})
+                    EXPECT_EQ(run(Isa::Amx, w, x, n_tokens, p), expected) << n_tokens;
+                EXPECT_NE(find_kept_layout(w.view), nullptr);
+            }
+        }
+        EXPECT_EQ(find_kept_layout(w.view), nullptr);
+    }
 }
 
 TEST(Matmul, PoolGivesSameResultAsSingleThread) {
