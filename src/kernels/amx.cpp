@@ -259,8 +259,9 @@ inline void quantize_block(const float* x, int8_t* qs, float& d, float& s) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q_low));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q_high));
     const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q_low, q_high));
-    d = half(fp32_to_fp16(scale));
-    s = half(fp32_to_fp16(float(sum) * scale));
+    // F16C rounds to nearest even like fp32_to_fp16 (the values are finite).
+    d = half(_cvtss_sh(scale, _MM_FROUND_TO_NEAREST_INT));
+    s = half(_cvtss_sh(float(sum) * scale, _MM_FROUND_TO_NEAREST_INT));
 }
 
 // Token t of x into out (sized by pack_activations): its values into the tiles or, for the
@@ -290,12 +291,19 @@ void pack_activations(const float* x, int64_t cols, int64_t n_tokens, PackedActi
     const int64_t n_blocks = cols / kQK;
     const int64_t groups = (n_tokens + kTile - 1) / kTile;
     const bool tiles = n_tokens >= kMinTileTokens;
+    // Every lane is written unless the last group has tokens past the end, which must be zero.
+    const auto size = [padded = n_tokens % kTile != 0](auto& v, int64_t n) {
+        if (padded)
+            v.assign(size_t(n), {});
+        else
+            v.resize(size_t(n));
+    };
     if (tiles)
-        out.bytes.assign(size_t(groups * n_blocks * kTileBytes), 0);
+        size(out.bytes, groups * n_blocks * kTileBytes);
     else
         out.plain.resize(size_t(n_tokens * n_blocks * kQK));
-    out.d.assign(size_t(groups * n_blocks * kTile), 0.0f);
-    out.s.assign(size_t(groups * n_blocks * kTile), 0.0f);
+    size(out.d, groups * n_blocks * kTile);
+    size(out.s, groups * n_blocks * kTile);
     auto pack = [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) pack_token(x, cols, t, tiles, out);
     };
