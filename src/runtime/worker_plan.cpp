@@ -136,14 +136,10 @@ size_t embedding_holder(const Deployment& d, const std::vector<RoleUnits>& units
     return *holder;
 }
 
-// The roles holding the head, each given its rows of the vocabulary: all of them for a sole
-// holder; else consecutive slices by vocab_share, in role order, cut at multiples of 64 rows.
-std::vector<size_t> place_head(const Deployment& d, std::vector<RoleUnits>& units,
-                               int64_t n_vocab) {
-    std::vector<size_t> holders;
-    for (size_t i = 0; i < units.size(); ++i)
-        if (units[i].head) holders.push_back(i);
-    if (holders.empty()) fail_at(d.file, d.roles_origin, "no role holds the head");
+// Several holders of the head must each give a vocab_share, run one replica, and their shares
+// must add up to 1 (a sole holder's share, if given, must be 1).
+void check_head_shares(const Deployment& d, const std::vector<RoleUnits>& units,
+                       const std::vector<size_t>& holders) {
     const bool shared = holders.size() > 1;
     double total = 0;
     for (size_t i : holders) {
@@ -158,17 +154,25 @@ std::vector<size_t> place_head(const Deployment& d, std::vector<RoleUnits>& unit
     if (std::abs(total - 1.0) > 1e-6)
         fail_at(d.file, units[holders.back()].vocab_share_origin,
                 "the head's vocab_share values add up to " + number_text(total) + ", not 1");
+}
+
+// The roles holding the head, each given its rows of the vocabulary: all of them for a sole
+// holder; else consecutive slices by vocab_share, in role order, cut at multiples of 64 rows.
+std::vector<size_t> place_head(const Deployment& d, std::vector<RoleUnits>& units,
+                               int64_t n_vocab) {
+    std::vector<size_t> holders;
+    for (size_t i = 0; i < units.size(); ++i)
+        if (units[i].head) holders.push_back(i);
+    if (holders.empty()) fail_at(d.file, d.roles_origin, "no role holds the head");
+    check_head_shares(d, units, holders);
+    constexpr int64_t kCut = 64;
     double share_before = 0;
     int64_t first = 0;
     for (size_t k = 0; k < holders.size(); ++k) {
         RoleUnits& u = units[holders[k]];
         share_before += u.vocab_share.value_or(1.0);
-        constexpr int64_t kCut = 64;
-        const int64_t end =
-            k + 1 == holders.size()
-                ? n_vocab
-                : std::min(n_vocab,
-                           int64_t(std::llround(share_before * double(n_vocab) / kCut)) * kCut);
+        const int64_t cut = std::llround(share_before * double(n_vocab) / kCut) * kCut;
+        const int64_t end = k + 1 == holders.size() ? n_vocab : std::min(n_vocab, cut);
         if (end <= first)
             fail_at(d.file, u.vocab_share_origin,
                     "vocab_share " + number_text(*u.vocab_share) +
