@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "engine/session.h"
 #include "model/model.h"
@@ -300,6 +302,11 @@ TEST_F(EngineTest, ARequestGoesToTheGroupHoldingItsPrefix) {
     const auto first_turn = prompt_of(40, 3);                  // group 1, the less loaded
     EXPECT_EQ(Collector(engine, greedy(first_turn, 4)).get().finish.cached_prompt_tokens, 0);
     Collector busy_1(engine, greedy(prompt_of(8, 12), 4000));  // group 1: loads now 1 and 1
+    // Both are admitted before the next turn is routed (submit only queues them).
+    const auto admitted_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (engine.stats().running < 2 && std::chrono::steady_clock::now() < admitted_by)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_GE(engine.stats().running, 2);
     auto next_turn = first_turn;
     for (int i = 0; i < 10; ++i) next_turn.push_back(7 + i);
     const Outcome next = Collector(engine, greedy(next_turn, 4)).get();
