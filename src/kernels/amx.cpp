@@ -100,8 +100,16 @@ struct UnpackedMatrix {
         return {&bytes[size_t(s * n_blocks * kTileBytes)], &d[size_t(s * n_blocks * kTile)],
                 &m[size_t(s * n_blocks * kTile)]};
     }
-    size_t size_bytes() const { return bytes.size() + (d.size() + m.size()) * sizeof(float); }
 };
+
+int64_t slab_count(const MatView& w) {
+    return (w.rows + kTile - 1) / kTile;
+}
+
+// What an UnpackedMatrix of w takes: tile bytes and two float scales per row and block.
+size_t unpacked_bytes(const MatView& w) {
+    return size_t(slab_count(w) * (w.cols / kQK)) * (kTileBytes + 2 * kTile * sizeof(float));
+}
 
 // F16C's conversion: exact, like fp16_to_fp32, without its call and branches.
 inline float half(uint16_t h) {
@@ -217,7 +225,7 @@ template <typename Block>
 std::shared_ptr<const void> unpack_matrix(const MatView& w, ThreadPool* pool) {
     auto unpacked = std::make_shared<UnpackedMatrix>();
     const int64_t n_blocks = unpacked->n_blocks = w.cols / kQK;
-    const int64_t slabs = (w.rows + kTile - 1) / kTile;
+    const int64_t slabs = slab_count(w);
     unpacked->bytes.assign(size_t(slabs * n_blocks * kTileBytes), 0);
     unpacked->d.assign(size_t(slabs * n_blocks * kTile), 0.0f);
     unpacked->m.assign(size_t(slabs * n_blocks * kTile), 0.0f);
@@ -506,16 +514,14 @@ FormatKernels kernels_for(DType type) {
 
 // The matrix's kept unpacked layout, made now if its memory is stable and the budget has room;
 // null otherwise (each call then unpacks the slabs it multiplies).
-const UnpackedMatrix* kept_unpacked(const MatView& w, const FormatKernels& kernels,
-                                    ThreadPool* pool, std::shared_ptr<const void>& holder) {
-    holder = find_kept_layout(w);
-    if (!holder) {
-        const int64_t slabs = (w.rows + kTile - 1) / kTile, n_blocks = w.cols / kQK;
-        const size_t bytes = size_t(slabs * n_blocks) * (kTileBytes + 2 * kTile * sizeof(float));
-        if (!may_keep_layout(w, bytes)) return nullptr;
-        holder = keep_layout(w, kernels.unpack(w, pool), bytes);
+std::shared_ptr<const UnpackedMatrix> kept_unpacked(const MatView& w, const FormatKernels& kernels,
+                                                    ThreadPool* pool) {
+    std::shared_ptr<const void> layout = find_kept_layout(w);
+    if (!layout) {
+        if (!may_keep_layout(w, unpacked_bytes(w))) return nullptr;
+        layout = keep_layout(w, kernels.unpack(w, pool), unpacked_bytes(w));
     }
-    return static_cast<const UnpackedMatrix*>(holder.get());
+    return std::static_pointer_cast<const UnpackedMatrix>(layout);
 }
 
 }  // namespace
@@ -536,13 +542,12 @@ void amx_matmul(const MatView& w, const float* x, int64_t n_tokens, float* y, Th
     pack_activations(x, w.cols, n_tokens, scratch, pool);
     const FormatKernels kernels = kernels_for(w.type);
     // Calls of few tokens read the weights straight from the matrix.
-    std::shared_ptr<const void> holder;
-    const UnpackedMatrix* unpacked =
-        n_tokens >= kMinTileTokens ? kept_unpacked(w, kernels, pool, holder) : nullptr;
+    const std::shared_ptr<const UnpackedMatrix> unpacked =
+        n_tokens >= kMinTileTokens ? kept_unpacked(w, kernels, pool) : nullptr;
     const auto run = [&](int64_t s0, int64_t s1) {
-        kernels.multiply(w, unpacked, acts, n_tokens, y, s0, s1);
+        kernels.multiply(w, unpacked.get(), acts, n_tokens, y, s0, s1);
     };
-    const int64_t slabs = (w.rows + kTile - 1) / kTile;
+    const int64_t slabs = slab_count(w);
     if (!pool) return run(0, slabs);
     // A slab is 16 rows x cols x tokens multiply-adds; a task is at least 64K of them (as in
     // matmul.cpp).
