@@ -8,8 +8,9 @@ namespace ms::server {
 
 ApiError::ApiError(int status, std::string message, std::string type, std::string param,
                    std::string code)
-    : std::runtime_error(std::move(message)),
+    : std::runtime_error(message),
       status_(status),
+      message_(std::move(message)),
       type_(std::move(type)),
       param_(std::move(param)),
       code_(std::move(code)) {}
@@ -19,7 +20,7 @@ std::string ApiError::to_json() const {
         return s.empty() ? nlohmann::json() : nlohmann::json(s);
     };
     const nlohmann::json body{{"error",
-                               {{"message", what()},
+                               {{"message", message_},
                                 {"type", type_},
                                 {"param", or_null(param_)},
                                 {"code", or_null(code_)}}}};
@@ -40,6 +41,10 @@ ApiError ApiError::unauthorized() {
             "invalid_request_error", "", "invalid_api_key"};
 }
 
+ApiError ApiError::forbidden(std::string message) {
+    return {403, std::move(message), "permission_error", "", "forbidden"};
+}
+
 ApiError ApiError::not_found(std::string message, std::string code) {
     return {404, std::move(message), "invalid_request_error", "", std::move(code)};
 }
@@ -54,6 +59,18 @@ ApiError ApiError::too_large(size_t limit_bytes) {
             "invalid_request_error", "", "request_too_large"};
 }
 
+ApiError ApiError::uri_too_long(size_t limit_bytes) {
+    return {414, "Request line is longer than " + std::to_string(limit_bytes) + " bytes.",
+            "invalid_request_error", "", "uri_too_long"};
+}
+
+ApiError ApiError::header_too_large(size_t limit_bytes) {
+    return {431,
+            "Request header or trailer fields are larger than " + std::to_string(limit_bytes) +
+                " bytes.",
+            "invalid_request_error", "", "header_too_large"};
+}
+
 ApiError ApiError::queue_full(std::string message) {
     return {429, std::move(message), "rate_limit_error", "", "rate_limit_exceeded"};
 }
@@ -64,6 +81,10 @@ ApiError ApiError::draining() {
 
 ApiError ApiError::unavailable(std::string message) {
     return {503, std::move(message), "service_unavailable", "", "unavailable"};
+}
+
+ApiError ApiError::overloaded(std::string message) {
+    return {503, std::move(message), "service_unavailable", "", "overloaded"};
 }
 
 ApiError ApiError::internal(std::string message) {

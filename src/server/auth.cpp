@@ -1,5 +1,6 @@
 #include "server/auth.h"
 
+#include <cctype>
 #include <fstream>
 #include <stdexcept>
 
@@ -21,6 +22,13 @@ bool same_key(std::string_view a, std::string_view b) {
     return difference == 0;
 }
 
+// RFC 7235: the authentication scheme is case-insensitive ("Bearer", "bearer", "BEARER").
+bool same_scheme(std::string_view given, std::string_view lower_case) {
+    for (size_t i = 0; i < given.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(given[i])) != lower_case[i]) return false;
+    return true;
+}
+
 }  // namespace
 
 ApiKeys::ApiKeys(std::vector<std::string> keys) : keys_(std::move(keys)) {}
@@ -40,9 +48,10 @@ ApiKeys ApiKeys::from_file(const std::string& path) {
 
 bool ApiKeys::allows(std::string_view authorization) const {
     if (!enabled()) return true;
-    constexpr std::string_view scheme = "Bearer ";
+    constexpr std::string_view scheme = "bearer ";
     const auto value = trim(authorization);
-    if (value.size() <= scheme.size() || value.substr(0, scheme.size()) != scheme) return false;
+    if (value.size() <= scheme.size() || !same_scheme(value.substr(0, scheme.size()), scheme))
+        return false;
     const auto key = trim(value.substr(scheme.size()));
     bool found = false;
     for (const auto& candidate : keys_) found |= same_key(candidate, key);

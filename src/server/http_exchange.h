@@ -2,6 +2,7 @@
 // Asio) and the API handlers: one request in, and a channel to answer it on, either with one
 // whole response or with a stream of body pieces (server-sent events).
 #pragma once
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@ struct HttpRequest {
     std::string target;  // path and query, as sent
     std::string authorization;
     std::string body;
+    bool from_loopback = false;  // the client connected from 127.0.0.0/8 or ::1
 };
 
 struct HttpResponse {
@@ -31,6 +33,9 @@ class ResponseChannel {
 public:
     virtual ~ResponseChannel() = default;
     virtual void post(std::function<void()> work) = 0;
+    // Runs work on the connection's executor at `when` (also after the reply has ended).
+    virtual void post_at(std::chrono::steady_clock::time_point when,
+                         std::function<void()> work) = 0;
     virtual void send(HttpResponse response) = 0;
     virtual void start_stream(int status, std::string content_type) = 0;
     virtual void write(std::string piece) = 0;

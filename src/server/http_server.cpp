@@ -1,9 +1,13 @@
 #include "server/http_server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
 #include <deque>
 #include <optional>
 #include <sstream>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "server/api_error.h"
+#include "server/http_parse.h"
 
 namespace ms::server {
 namespace {
@@ -21,9 +26,13 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-constexpr size_t header_limit_bytes = 16 * 1024;
-constexpr size_t pipelined_limit_bytes = 64 * 1024;  // kept while a reply is in progress
+constexpr size_t watch_read_bytes = 4096;
+// Bytes of a pipelined next request kept while a reply is in progress; the rest waits in the
+// kernel. Leaves room for one more watch read within the read buffer's bound.
+constexpr size_t pipelined_limit_bytes = kReadBufferBytes - watch_read_bytes;
 constexpr std::chrono::seconds linger_timeout{2};
+// Out of file descriptors: accepting again at once would spin, so wait this long.
+constexpr std::chrono::milliseconds accept_backoff{100};
 
 // What every connection shares with the server.
 struct Shared {
@@ -65,6 +74,8 @@ public:
     bool is_current(uint64_t reply) const { return replying_ && reply == reply_id_ && !closed_; }
 
     void send(HttpResponse response);
+    // Answers a request that could not be read whole; the connection is not reused.
+    void reply_with_error(const ApiError& error);
     void start_stream(int status, std::string content_type);
     void write(std::string piece);
     void end_stream();
@@ -78,8 +89,8 @@ private:
     void on_read_error(beast::error_code ec);
     void dispatch_request();
     uint64_t begin_reply();
-    void reply_with_error(const ApiError& error);
     void queue(std::string bytes);
+    void drop_unsent();
     void write_next();
     void finish_reply();
     void after_reply();
@@ -91,7 +102,7 @@ private:
 
     beast::tcp_stream stream_;
     Shared& shared_;
-    beast::flat_buffer buffer_;
+    beast::flat_buffer buffer_{kReadBufferBytes};
     std::optional<http::request_parser<http::string_body>> parser_;
     unsigned version_ = 11;
     bool keep_alive_ = true;
@@ -104,6 +115,7 @@ private:
     bool watching_ = false;
     bool closed_ = false;
     std::deque<std::string> out_;
+    size_t out_bytes_ = 0;  // queued and not yet written
     std::function<void()> on_disconnect_;
 };
 
@@ -115,6 +127,10 @@ public:
         : session_(std::move(session)), executor_(session_->executor()), reply_(reply) {}
 
     void post(std::function<void()> work) override { net::post(executor_, std::move(work)); }
+    void post_at(std::chrono::steady_clock::time_point when, std::function<void()> work) override {
+        auto timer = std::make_shared<net::steady_timer>(executor_, when);
+        timer->async_wait([timer, work = std::move(work)](beast::error_code) { work(); });
+    }
     void send(HttpResponse response) override {
         if (live()) session_->send(std::move(response));
     }
@@ -141,7 +157,7 @@ private:
 
 void Session::read_header() {
     parser_.emplace();
-    parser_->header_limit(header_limit_bytes);
+    parser_->header_limit(kHeaderLimitBytes);
     parser_->body_limit(shared_.options.max_body_bytes);
     stream_.expires_after(shared_.options.read_timeout);
     http::async_read_header(
@@ -151,6 +167,11 @@ void Session::read_header() {
 
 void Session::on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    try {
+        check_request_target(parser_->get().target().size());
+    } catch (const ApiError& error) {
+        return reply_with_error(error);
+    }
     if (!beast::iequals(parser_->get()[http::field::expect], "100-continue")) return read_body();
     static const std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(stream_, net::buffer(go_on),
@@ -173,10 +194,10 @@ void Session::on_body(beast::error_code ec) {
 }
 
 void Session::on_read_error(beast::error_code ec) {
-    if (ec == http::error::body_limit)
-        return reply_with_error(ApiError::too_large(shared_.options.max_body_bytes));
     if (is_disconnect(ec)) return close();
-    reply_with_error(ApiError::invalid("Malformed HTTP request: " + ec.message()));
+    const std::string_view unparsed(static_cast<const char*>(buffer_.data().data()),
+                                    buffer_.size());
+    reply_with_error(request_read_error(ec, unparsed, shared_.options.max_body_bytes));
 }
 
 void Session::dispatch_request() {
@@ -186,6 +207,8 @@ void Session::dispatch_request() {
     HttpRequest request{std::string(message.method_string()), std::string(message.target()),
                         std::string(message[http::field::authorization]),
                         std::move(message.body())};
+    beast::error_code ec;
+    request.from_loopback = stream_.socket().remote_endpoint(ec).address().is_loopback() && !ec;
     const uint64_t reply = begin_reply();
     watch_peer();
     shared_.handler(std::move(request), std::make_shared<Exchange>(shared_from_this(), reply));
@@ -202,7 +225,7 @@ void Session::reply_with_error(const ApiError& error) {
     version_ = 11;
     keep_alive_ = false;
     begin_reply();
-    send({error.status(), "application/json", error.to_json(), {}});
+    send({error.status(), "application/json", error.to_json(), error.headers()});
 }
 
 void Session::send(HttpResponse response) {
@@ -243,9 +266,29 @@ void Session::end_stream() {
     queue(chunked_ ? "0\r\n\r\n" : "");
 }
 
+// A stream whose client stops reading would otherwise be buffered here without end: past the
+// bound its request is cancelled and the connection closed, as if the client had gone.
 void Session::queue(std::string bytes) {
+    if (closed_) return;
+    out_bytes_ += bytes.size();
     out_.push_back(std::move(bytes));
+    if (streaming_ && out_bytes_ > shared_.options.max_buffered_bytes) {
+        std::fprintf(stderr,
+                     "matrixserve: a client read too slowly (%zu bytes unsent); "
+                     "closing its connection\n",
+                     out_bytes_);
+        return peer_gone();
+    }
     if (!writing_) write_next();
+}
+
+// Frees what a closed connection will never send; a write in progress keeps its buffer.
+void Session::drop_unsent() {
+    while (out_.size() > (writing_ ? 1 : 0)) {
+        out_bytes_ -= out_.back().size();
+        out_.pop_back();
+    }
+    out_.shrink_to_fit();
 }
 
 void Session::write_next() {
@@ -259,8 +302,12 @@ void Session::write_next() {
     stream_.expires_after(shared_.options.write_timeout);
     net::async_write(stream_, net::buffer(out_.front()),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                         if (ec) return self->peer_gone();
+                         self->out_bytes_ -= self->out_.front().size();
                          self->out_.pop_front();
+                         if (ec) {
+                             self->writing_ = false;
+                             return self->peer_gone();
+                         }
                          self->write_next();
                      });
 }
@@ -334,19 +381,32 @@ void Session::close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
+    drop_unsent();
 }
 
 }  // namespace
+
+bool out_of_descriptors(const beast::error_code& ec) {
+    return ec == boost::system::errc::too_many_files_open ||
+           ec == boost::system::errc::too_many_files_open_in_system;
+}
 
 struct HttpServer::Impl {
     Impl(const HttpServerOptions& options, RequestHandler handler)
         : acceptor(net::make_strand(io)), signals(io, SIGINT, SIGTERM), work(io.get_executor()) {
         shared.options = options;
         shared.handler = std::move(handler);
+        reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    ~Impl() {
+        if (reserve_fd >= 0) ::close(reserve_fd);
     }
 
     void listen();
     void accept();
+    void accept_later();
+    void shed_one_connection();
+    void run_io();
     void wait_for_signal();
     void stop_if_idle(std::chrono::steady_clock::time_point deadline);
 
@@ -357,6 +417,9 @@ struct HttpServer::Impl {
     net::executor_work_guard<net::io_context::executor_type> work;
     std::function<void()> on_signal;
     std::unique_ptr<net::steady_timer> idle_timer;
+    net::steady_timer accept_timer{acceptor.get_executor()};
+    // Kept open so that, out of descriptors, one can be freed to turn a client away with 503.
+    int reserve_fd = -1;
     int signals_seen = 0;
     uint16_t port = 0;
 };
@@ -370,6 +433,7 @@ void HttpServer::Impl::listen() {
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) acceptor.non_blocking(true, ec);  // shed_one_connection must never wait
     if (ec)
         throw std::runtime_error("cannot listen on " + shared.options.host + ":" +
                                  std::to_string(shared.options.port) + ": " + ec.message());
@@ -379,9 +443,56 @@ void HttpServer::Impl::listen() {
 void HttpServer::Impl::accept() {
     acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
         if (!acceptor.is_open()) return;
-        if (!ec) std::make_shared<Session>(std::move(socket), shared)->start();
-        accept();
+        if (!ec) {
+            std::make_shared<Session>(std::move(socket), shared)->start();
+            return accept();
+        }
+        if (!out_of_descriptors(ec)) return accept();  // e.g. the client gave up already
+        shed_one_connection();
+        accept_later();
     });
+}
+
+void HttpServer::Impl::accept_later() {
+    accept_timer.expires_after(accept_backoff);
+    accept_timer.async_wait([this](beast::error_code ec) {
+        if (!ec && acceptor.is_open()) accept();
+    });
+}
+
+// Frees the reserve descriptor to take one waiting client and tell it the server is full.
+void HttpServer::Impl::shed_one_connection() {
+    if (reserve_fd < 0) return;
+    ::close(reserve_fd);
+    beast::error_code ec;
+    tcp::socket socket(io);
+    acceptor.accept(socket, ec);
+    if (!ec) {
+        const auto error = ApiError::overloaded("The server has too many open connections.");
+        http::response<http::string_body> reply{http::status::service_unavailable, 11};
+        reply.set(http::field::content_type, "application/json");
+        reply.set(http::field::retry_after, "1");
+        reply.keep_alive(false);
+        reply.body() = error.to_json();
+        reply.prepare_payload();
+        const std::string bytes = serialize(reply);
+        socket.write_some(net::buffer(bytes), ec);  // a fresh socket's buffer takes it whole
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        socket.close(ec);
+    }
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+// No exception from one connection may stop the server: log it and serve on.
+void HttpServer::Impl::run_io() {
+    for (;;) {
+        try {
+            io.run();
+            return;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "matrixserve: a connection failed: %s\n", e.what());
+        }
+    }
 }
 
 void HttpServer::Impl::wait_for_signal() {
@@ -420,8 +531,8 @@ void HttpServer::run(std::function<void()> on_signal) {
     impl_->accept();
     std::vector<std::thread> helpers;
     for (int32_t i = 1; i < impl_->shared.options.io_threads; ++i)
-        helpers.emplace_back([this] { impl_->io.run(); });
-    impl_->io.run();
+        helpers.emplace_back([this] { impl_->run_io(); });
+    impl_->run_io();
     for (auto& helper : helpers) helper.join();
 }
 
@@ -429,6 +540,7 @@ void HttpServer::stop_accepting() {
     net::post(impl_->acceptor.get_executor(), [this] {
         beast::error_code ignored;
         impl_->acceptor.close(ignored);
+        impl_->accept_timer.cancel();
     });
 }
 

@@ -21,6 +21,9 @@ struct HttpServerOptions {
     int32_t io_threads = 2;
     std::chrono::seconds read_timeout{30};   // whole request, and idle keep-alive
     std::chrono::seconds write_timeout{60};  // one write to a client that stopped reading
+    // Unsent bytes of one streamed reply; past it the request is cancelled (a client that does
+    // not read its stream).
+    size_t max_buffered_bytes = 4 << 20;
 };
 
 class HttpServer {

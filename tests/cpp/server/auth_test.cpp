@@ -25,6 +25,15 @@ TEST(ApiKeys, BearerKeyMustMatchOneOfThem) {
     EXPECT_FALSE(keys.allows("Basic k1"));
 }
 
+TEST(ApiKeys, SchemeIsCaseInsensitive) {
+    const ApiKeys keys({"k1"});
+    EXPECT_TRUE(keys.allows("bearer k1"));
+    EXPECT_TRUE(keys.allows("BEARER k1"));
+    EXPECT_TRUE(keys.allows("bEaReR k1"));
+    EXPECT_FALSE(keys.allows("bearer K1"));  // the key itself is not
+    EXPECT_FALSE(keys.allows("bearerk1"));
+}
+
 TEST(ApiKeys, FileHasOneKeyPerLine) {
     const std::string path = ::testing::TempDir() + "/keys.txt";
     std::ofstream(path) << "# comment\n  alpha  \n\nbeta\r\n";

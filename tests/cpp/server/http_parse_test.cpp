@@ -46,5 +46,31 @@ TEST(HttpParse, MalformedOrIncompleteIs400) {
     EXPECT_EQ(status_of("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"), 400);
 }
 
+std::string chunked_with_trailer(size_t value_bytes) {
+    return "GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " +
+           std::string(value_bytes, 't') + "\r\n\r\n";
+}
+
+// Beast throws std::length_error for a field over 64 KiB; a trailer must fail as a 431 first.
+TEST(HttpParse, TrailerLargerThanTheReadBufferIs431) {
+    EXPECT_EQ(status_of(chunked_with_trailer(100)), 200);
+    EXPECT_EQ(status_of(chunked_with_trailer(65'600)), 431);
+    EXPECT_EQ(status_of(chunked_with_trailer(kReadBufferBytes)), 431);
+    EXPECT_EQ(status_of(chunked_with_trailer(1 << 20)), 431);
+}
+
+TEST(HttpParse, OverlongHeaderIs431AndOverlongTargetIs414) {
+    const std::string big(kHeaderLimitBytes, 'a');
+    EXPECT_EQ(status_of("GET / HTTP/1.1\r\nX-Big: " + big + "\r\n\r\n"), 431);
+    EXPECT_EQ(status_of("GET /" + big + " HTTP/1.1\r\nHost: x\r\n\r\n"), 414);
+    const std::string long_target(kRequestLineLimitBytes + 1, 'b');
+    EXPECT_EQ(status_of("GET /" + long_target + " HTTP/1.1\r\nHost: x\r\n\r\n"), 414);
+}
+
+TEST(HttpParse, ErrorMessageKeepsBytesAfterANul) {
+    const ApiError error = ApiError::invalid(std::string("model a\0b", 9));
+    EXPECT_NE(error.to_json().find("a\\u0000b"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ms::server
