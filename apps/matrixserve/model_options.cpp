@@ -18,6 +18,18 @@ void ModelOptions::add_to(CLI::App& cmd) {
     cmd.add_option("--deployment", deployment,
                    "runtime deployment file: start its workers and run their units there "
                    "(docs/deployment.md)");
+    cmd.add_option("--worker-timeout-ms", worker_timeout_ms,
+                   "with --deployment: a worker that does not answer a unit request within this "
+                   "long is marked down and relaunched")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+}
+
+runtime::SplitOptions ModelOptions::split_options() const {
+    return {.deployment_file = deployment,
+            .model_path = path,
+            .threads = thread_count(),
+            .worker_timeout = std::chrono::milliseconds(worker_timeout_ms)};
 }
 
 int ModelOptions::thread_count() const {
@@ -39,9 +51,7 @@ void add_sampling_options(CLI::App& cmd, engine::SamplingParams& p) {
 std::unique_ptr<runtime::SplitRuntime> start_deployment(const ModelOptions& options,
                                                         model::Model& model) {
     if (options.deployment.empty()) return nullptr;
-    return runtime::SplitRuntime::start(model, {.deployment_file = options.deployment,
-                                                .model_path = options.path,
-                                                .threads = options.thread_count()});
+    return runtime::SplitRuntime::start(model, options.split_options());
 }
 
 LoadedModel load_model(const ModelOptions& options, bool verbose) {
@@ -52,10 +62,7 @@ LoadedModel load_model(const ModelOptions& options, bool verbose) {
     loaded.vocab = tok::Vocab::from_gguf(loaded.model->file());
     loaded.pool = std::make_unique<ThreadPool>(options.thread_count());
     if (!options.deployment.empty())
-        loaded.split =
-            runtime::SplitRuntime::start(*loaded.model, {.deployment_file = options.deployment,
-                                                         .model_path = options.path,
-                                                         .threads = options.thread_count()});
+        loaded.split = runtime::SplitRuntime::start(*loaded.model, options.split_options());
     if (verbose) {
         const auto ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);

@@ -17,9 +17,11 @@ struct ModelOptions {
     int threads = 0;  // 0: every hardware thread
     int n_ctx = 2048;
     std::string deployment;  // empty: every unit in this process
+    int64_t worker_timeout_ms = 30'000;
 
     void add_to(CLI::App& cmd);
     int thread_count() const;
+    runtime::SplitOptions split_options() const;
 };
 
 void add_sampling_options(CLI::App& cmd, engine::SamplingParams& params);

@@ -1,5 +1,6 @@
 #include "runtime/expert_router.h"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -9,11 +10,12 @@
 namespace ms::runtime {
 namespace {
 
-// A dead worker is reported at once; this only bounds the wait for a stuck one.
-constexpr transport::Milliseconds kCombineTimeout{300'000};
-
-transport::ExchangeOptions with_front_end_timeout(transport::ExchangeOptions options) {
-    options.timeout = kCombineTimeout;
+// A dead worker is reported at once; this bounds the wait for a stuck one, as a unit's does.
+transport::ExchangeOptions with_front_end_timeout(transport::ExchangeOptions options,
+                                                  const std::map<int, WorkerConnection*>& workers) {
+    options.timeout = transport::Milliseconds{0};
+    for (const auto& [rank, worker] : workers)
+        options.timeout = std::max(options.timeout, worker->reply_timeout);
     return options;
 }
 
@@ -25,7 +27,7 @@ ExpertRouter::ExpertRouter(std::unique_ptr<model::MoeLayer> layer, transport::Tr
                            std::map<int, WorkerConnection*> workers)
     : layer_(std::move(layer)),
       transport_(transport),
-      options_(with_front_end_timeout(options)),
+      options_(with_front_end_timeout(options, workers)),
       workers_(std::move(workers)) {
     for (int rank : placement.expert_ranks())
         if (!workers_.count(rank))

@@ -7,9 +7,6 @@
 namespace ms::runtime {
 namespace {
 
-// A reply slower than this means the worker is stuck (a dead worker is reported at once).
-constexpr transport::Milliseconds kReplyTimeout{300'000};
-
 class RemoteUnit final : public model::Unit {
 public:
     RemoteUnit(std::string name, WorkerConnection& worker, transport::RowFormat format)
@@ -44,9 +41,10 @@ public:
         std::shared_lock lock(worker_.mutex);
         throw_if_down();
         try {
-            decode_reply(worker_.transport->recv(
-                             worker_.rank, unit_reply_tag(uint32_t(micro_batch)), kReplyTimeout),
-                         x);
+            decode_reply(
+                worker_.transport->recv(worker_.rank, unit_reply_tag(uint32_t(micro_batch)),
+                                        worker_.reply_timeout),
+                x);
         } catch (const transport::TransportError& e) {
             worker_.broken = true;
             unavailable(e.what());

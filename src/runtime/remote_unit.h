@@ -2,6 +2,7 @@
 // its activations over the transport and waits for the transformed activations.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -19,6 +20,8 @@ struct WorkerConnection {
     transport::Transport* transport = nullptr;
     int rank = 0;
     std::string name;  // role/replica, for error messages
+    // A reply slower than this means the worker is stuck (a dead worker is reported at once).
+    std::chrono::milliseconds reply_timeout{30'000};
     std::shared_mutex mutex;
     // Set when the transport failed (the worker died or stopped answering): requests fail at
     // once until the worker supervisor has relaunched it and clears the flag.

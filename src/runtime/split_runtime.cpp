@@ -73,6 +73,7 @@ void SplitRuntime::launch(model::Model& model, const SplitOptions& options, size
     worker->connection.transport = transport_.get();
     worker->connection.rank = int(index);
     worker->connection.name = plan.name;
+    worker->connection.reply_timeout = options.worker_timeout;
     if (group_.deployment.transport == Transport::inproc) {
         auto& t = worker->thread = std::make_unique<InProcessWorker>(options.threads);
         t->transport = transport::make_transport(group_.peers, int(index));

@@ -4,6 +4,7 @@
 // elsewhere. The model then runs as before; a worker process that dies is relaunched
 // (worker_supervisor.h). Destroying the runtime stops the workers.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +26,9 @@ struct SplitOptions {
     std::string model_path;                        // the file every worker maps
     int threads = 1;                               // per worker
     std::string worker_binary = "/proc/self/exe";  // a binary with the `worker` subcommand
+    // A unit round trip slower than this marks its worker down (it is stuck: a dead one is
+    // noticed at once); the step's requests fail and the worker is relaunched.
+    std::chrono::milliseconds worker_timeout{30'000};
 };
 
 class SplitRuntime {

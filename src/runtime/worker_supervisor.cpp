@@ -1,5 +1,6 @@
 #include "runtime/worker_supervisor.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -103,8 +104,14 @@ void WorkerSupervisor::stop_relaunching() {
 std::string WorkerSupervisor::unavailable() const {
     std::lock_guard lock(mutex_);
     std::string why;
-    for (const Supervised& worker : workers_)
-        if (!worker.down.empty()) why += (why.empty() ? "" : "; ") + worker.down;
+    for (const Supervised& worker : workers_) {
+        // A connection found broken is down before the supervisor's next look says so.
+        const std::string down = !worker.down.empty() ? worker.down
+                                 : worker.child.connection->broken
+                                     ? who(worker) + " stopped answering"
+                                     : "";
+        if (!down.empty()) why += (why.empty() ? "" : "; ") + down;
+    }
     return why;
 }
 
@@ -119,10 +126,32 @@ void WorkerSupervisor::run() {
             if (wake_.wait_for(lock, policy_.poll, [&] { return exiting_; })) break;
         }
         for (Supervised& worker : workers_)
-            if (!worker.given_up && !stopping())
-                if (const auto why = lost(worker)) relaunch(worker, *why);
+            if (!stopping()) tend(worker);
     }
     reap_all();
+}
+
+// One look at one worker: notices an outage, or makes the next attempt to bring it back. Each
+// worker keeps its own schedule, so one that cannot come back does not hold up the others.
+void WorkerSupervisor::tend(Supervised& worker) {
+    if (!worker.in_outage) {
+        const auto why = lost(worker);
+        if (!why) return;
+        begin_outage(worker, *why);
+    }
+    if (std::chrono::steady_clock::now() < worker.next_attempt) return;
+    {
+        std::lock_guard lock(mutex_);
+        relaunch_in_progress_ = true;
+    }
+    const bool back = attached(worker) ? try_reconnect(worker) : try_relaunch(worker);
+    if (back)
+        end_outage(worker);
+    else
+        schedule_next_attempt(worker);
+    std::lock_guard lock(mutex_);
+    relaunch_in_progress_ = false;
+    wake_.notify_all();
 }
 
 // How the worker was lost, if it was: its process ended, or its connection failed while it
@@ -136,40 +165,41 @@ std::optional<std::string> WorkerSupervisor::lost(Supervised& worker) {
     return "its connection failed; killed it";
 }
 
-void WorkerSupervisor::relaunch(Supervised& worker, const std::string& why) {
-    {
-        std::lock_guard lock(mutex_);
-        relaunch_in_progress_ = true;
+void WorkerSupervisor::begin_outage(Supervised& worker, const std::string& why) {
+    worker.in_outage = true;
+    worker.why = why;
+    worker.attempts = 0;
+    worker.backoff = policy_.first_backoff;
+    worker.next_attempt = {};
+    if (attached(worker)) {
+        set_down(worker, who(worker) + " is down (" + why + "); waiting for it to be restarted");
+        std::fprintf(stderr, "matrixserve: %s: %s; waiting for it to be restarted\n",
+                     who(worker).c_str(), why.c_str());
+    } else {
+        set_down(worker, who(worker) + " is being relaunched (" + why + ")");
+        std::fprintf(stderr, "matrixserve: %s: %s; relaunching it\n", who(worker).c_str(),
+                     why.c_str());
     }
-    if (attached(worker))
-        await_restart(worker, why);
-    else
-        relaunch_with_retries(worker, why);
-    std::lock_guard lock(mutex_);
-    relaunch_in_progress_ = false;
-    wake_.notify_all();
-}
-
-void WorkerSupervisor::relaunch_with_retries(Supervised& worker, const std::string& why) {
-    set_down(worker, who(worker) + " is being relaunched (" + why + ")");
-    std::fprintf(stderr, "matrixserve: %s: %s; relaunching it\n", who(worker).c_str(), why.c_str());
     discard_stale_messages(worker);
-    auto backoff = policy_.first_backoff;
-    for (int attempt = 1; attempt <= policy_.attempts && !stopping(); ++attempt) {
-        if (try_relaunch(worker, attempt)) return;
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, backoff, [&] { return relaunching_stopped_; });
-        backoff *= 2;
-    }
-    if (stopping()) return;
-    worker.given_up = true;
-    set_down(worker, who(worker) + " is down (" + why + "; " + std::to_string(policy_.attempts) +
-                         " relaunch attempts failed)");
-    std::fprintf(stderr, "matrixserve: giving up on %s after %d attempts\n", who(worker).c_str(),
-                 policy_.attempts);
 }
 
-bool WorkerSupervisor::try_relaunch(Supervised& worker, int attempt) {
+void WorkerSupervisor::end_outage(Supervised& worker) {
+    worker.in_outage = false;
+    ++worker.child.connection->relaunches;
+    worker.child.connection->broken = false;
+    set_down(worker, "");
+}
+
+void WorkerSupervisor::schedule_next_attempt(Supervised& worker) {
+    if (attached(worker)) return;  // looked for again at the next poll
+    set_down(worker, who(worker) + " is down (" + worker.why + "; " +
+                         std::to_string(worker.attempts) + " relaunch attempts failed so far)");
+    worker.next_attempt = std::chrono::steady_clock::now() + worker.backoff;
+    worker.backoff = std::min(worker.backoff * 2, policy_.max_backoff);
+}
+
+bool WorkerSupervisor::try_relaunch(Supervised& worker) {
+    const int attempt = ++worker.attempts;
     const auto start = std::chrono::steady_clock::now();
     try {
         start_process(worker);
@@ -177,40 +207,27 @@ bool WorkerSupervisor::try_relaunch(Supervised& worker, int attempt) {
             transport_, worker.child.connection->rank, who(worker), policy_.ready_timeout,
             [&] { return process_ended(worker); }, [this] { return stopping(); });
     } catch (const std::runtime_error& e) {
-        std::fprintf(stderr, "matrixserve: relaunch %d of %d failed: %s\n", attempt,
-                     policy_.attempts, e.what());
+        std::fprintf(stderr, "matrixserve: relaunch %d failed: %s\n", attempt, e.what());
         kill_process(worker);
         return false;
     }
-    ++worker.child.connection->relaunches;
-    worker.child.connection->broken = false;
-    set_down(worker, "");
     std::fprintf(stderr, "matrixserve: %s is back (pid %d, relaunched in %.2f s)\n",
                  who(worker).c_str(), int(worker.pid), seconds_since(start));
     return true;
 }
 
-// An attached worker is not ours to start: waits for as long as it takes (a person restarts it),
-// until relaunching stops.
-void WorkerSupervisor::await_restart(Supervised& worker, const std::string& why) {
-    set_down(worker, who(worker) + " is down (" + why + "); waiting for it to be restarted");
-    discard_stale_messages(worker);
-    std::fprintf(stderr, "matrixserve: %s: %s; waiting for it to be restarted\n",
-                 who(worker).c_str(), why.c_str());
-    while (!stopping()) {
-        try {
-            await_worker_ready(
-                transport_, worker.child.connection->rank, who(worker), policy_.ready_timeout,
-                [] { return std::nullopt; }, [this] { return stopping(); });
-        } catch (const std::runtime_error&) {
-            continue;  // not yet
-        }
-        ++worker.child.connection->relaunches;
-        worker.child.connection->broken = false;
-        set_down(worker, "");
-        std::fprintf(stderr, "matrixserve: %s is back\n", who(worker).c_str());
-        return;
+// An attached worker is not ours to start: a person restarts it. Each poll looks briefly for
+// its ready message.
+bool WorkerSupervisor::try_reconnect(Supervised& worker) {
+    try {
+        await_worker_ready(
+            transport_, worker.child.connection->rank, who(worker), policy_.poll,
+            [] { return std::nullopt; }, [this] { return stopping(); });
+    } catch (const std::runtime_error&) {
+        return false;  // not yet
     }
+    std::fprintf(stderr, "matrixserve: %s is back\n", who(worker).c_str());
+    return true;
 }
 
 // A reply the dead process had sent but nobody took, or half a message it was writing, must not

@@ -1,10 +1,12 @@
 // Keeps the worker processes of a split deployment running. A thread notices a worker whose
 // process ended (waitpid) or whose connection failed while it still runs; it marks the worker
 // unavailable, so requests for its units fail at once instead of waiting for it, relaunches it
-// (bounded attempts with a doubling backoff, each logged on stderr), waits for its ready message
-// and puts it back in service. A worker started elsewhere (attached: no command) is not started
-// or relaunched: the supervisor waits for it to connect, and after its connection failed, for it
-// to be restarted.
+// (until it comes back, with a doubling backoff capped at max_backoff, each attempt logged on
+// stderr), waits for its ready message and puts it back in service. It never gives up: a cause
+// that passes (a file restored, memory freed) heals without an operator, and /health reports the
+// outage meanwhile so that an orchestrator may act. A worker started elsewhere (attached: no
+// command) is not started or relaunched: the supervisor waits for it to connect, and after its
+// connection failed, for it to be restarted.
 #pragma once
 #include <sys/types.h>
 
@@ -23,8 +25,8 @@
 namespace ms::runtime {
 
 struct RelaunchPolicy {
-    int attempts = 5;                                  // per outage; then the worker stays down
     std::chrono::milliseconds first_backoff{250};      // before the second attempt, then doubled
+    std::chrono::milliseconds max_backoff{10'000};     // the longest wait between attempts
     std::chrono::milliseconds poll{50};                // how often the processes are looked at
     std::chrono::milliseconds ready_timeout{120'000};  // mmap of a cold file on loaded cores
 };
@@ -68,17 +70,24 @@ private:
     struct Supervised {
         Child child;
         pid_t pid = 0;
-        std::string down;  // why it is unavailable; "" while it serves
-        bool given_up = false;
+        std::string down;  // why it is unavailable; "" while it serves (guarded by mutex_)
+        // The outage in progress, seen by the supervisor's thread only.
+        bool in_outage = false;
+        std::string why;
+        int attempts = 0;
+        std::chrono::milliseconds backoff{0};
+        std::chrono::steady_clock::time_point next_attempt;
     };
 
     std::string who(const Supervised& worker) const;
     void run();
+    void tend(Supervised& worker);
     std::optional<std::string> lost(Supervised& worker);
-    void relaunch(Supervised& worker, const std::string& why);
-    void relaunch_with_retries(Supervised& worker, const std::string& why);
-    void await_restart(Supervised& worker, const std::string& why);
-    bool try_relaunch(Supervised& worker, int attempt);
+    void begin_outage(Supervised& worker, const std::string& why);
+    void end_outage(Supervised& worker);
+    void schedule_next_attempt(Supervised& worker);
+    bool try_relaunch(Supervised& worker);
+    bool try_reconnect(Supervised& worker);
     void discard_stale_messages(Supervised& worker);
     void set_down(Supervised& worker, std::string why);
     bool stopping() const;
