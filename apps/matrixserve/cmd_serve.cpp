@@ -21,6 +21,9 @@ struct ServeCommandOptions {
     std::string api_key_file;
     std::string served_model_name;
     int64_t request_timeout_ms = 0;
+    int64_t max_queue_wait_ms = 30'000;
+    int64_t sse_keepalive_ms = 15'000;
+    std::string admin_key_file;
 };
 
 int run(const ServeCommandOptions& o) {
@@ -38,6 +41,8 @@ int run(const ServeCommandOptions& o) {
                                    : o.served_model_name;
     serve.service.chat_template = tok::ChatTemplate::of_model(model->file(), *vocab);
     serve.service.request_timeout = std::chrono::milliseconds(o.request_timeout_ms);
+    serve.service.max_queue_wait = std::chrono::milliseconds(o.max_queue_wait_ms);
+    serve.service.sse_keepalive = std::chrono::milliseconds(o.sse_keepalive_ms);
     serve.service.experts = experts.get();
     if (split) {
         serve.service.unavailable = [&split] { return split->unavailable(); };
@@ -47,6 +52,8 @@ int run(const ServeCommandOptions& o) {
     }
     if (!o.api_key_file.empty())
         serve.service.api_keys = server::ApiKeys::from_file(o.api_key_file);
+    if (!o.admin_key_file.empty())
+        serve.service.admin_keys = server::ApiKeys::from_file(o.admin_key_file);
 
     engine::EngineOptions engine_options = o.engine;
     engine_options.threads = o.model.threads;
@@ -69,6 +76,9 @@ void add_serve_command(CLI::App& root) {
     cmd->add_option("--port", h.port, "TCP port (0: any free port)")->capture_default_str();
     cmd->add_option("--api-key-file", options->api_key_file,
                     "file with one accepted API key per line");
+    cmd->add_option("--admin-key-file", options->admin_key_file,
+                    "keys for admin routes (POST /v1/experts/rebalance); without it they are "
+                    "open to loopback clients only");
     cmd->add_option("--served-model-name", options->served_model_name,
                     "model id in the API (default: the GGUF file name without extension)");
     cmd->add_option("--max-running", e.max_running, "requests decoding at once")
@@ -88,6 +98,19 @@ void add_serve_command(CLI::App& root) {
                     "end a request after this long (finish_reason length; 0: never)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--max-body-bytes", h.max_body_bytes, "largest request body (413 above)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--max-queue-wait-ms", options->max_queue_wait_ms,
+                    "a request not started within this long gets 503 + Retry-After (0: no bound)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    cmd->add_option("--sse-keepalive-ms", options->sse_keepalive_ms,
+                    "a stream with nothing to send this long gets an SSE comment")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--max-buffered-bytes", h.max_buffered_bytes,
+                    "unsent bytes of one stream before its request is cancelled (a client that "
+                    "does not read)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->callback([options] {

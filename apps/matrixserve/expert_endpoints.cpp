@@ -31,6 +31,18 @@ json move_json(const ExpertMove& m) {
             {"to", m.to}};
 }
 
+runtime::RebalanceOptions options_from_json(const json& request) {
+    runtime::RebalanceOptions options;
+    try {
+        options.max_moves = request.value("max_moves", options.max_moves);
+        options.allow_replication = request.value("allow_replication", true);
+    } catch (const json::exception&) {
+        throw server::ApiError::invalid(
+            "max_moves must be an integer and allow_replication a boolean");
+    }
+    return options;
+}
+
 ExpertMove move_from_json(const json& j) {
     if (!j.is_object()) throw server::ApiError::invalid("each move must be an object", "moves");
     try {
@@ -102,9 +114,7 @@ json ModelExpertEndpoints::rebalance(const std::string& body) {
             throw server::ApiError::invalid("moves must be an array", "moves");
         for (const json& m : request["moves"]) moves.push_back(move_from_json(m));
     } else {
-        runtime::RebalanceOptions options;
-        options.max_moves = request.value("max_moves", options.max_moves);
-        options.allow_replication = request.value("allow_replication", true);
+        const runtime::RebalanceOptions options = options_from_json(request);
         const auto plan =
             runtime::plan_rebalance(counters_.snapshot(), rebalancer_->placement(), options);
         moves = plan.moves;

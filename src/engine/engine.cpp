@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <span>
@@ -33,8 +35,13 @@ const char* finish_reason_name(FinishReason r) {
 
 namespace {
 
-int32_t default_kv_blocks(const EngineOptions& o) {
-    return o.max_running * ((1024 + o.block_size - 1) / o.block_size);
+// Enough for max_running requests of 1024 tokens, but at most a quarter of the machine's
+// memory (pages are committed as blocks are first used, so an idle server holds little).
+int32_t default_kv_blocks(const EngineOptions& o, int64_t kv_bytes_per_token) {
+    const int64_t wanted = int64_t(o.max_running) * ((1024 + o.block_size - 1) / o.block_size);
+    const int64_t memory = int64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+    const int64_t block_bytes = std::max<int64_t>(1, kv_bytes_per_token * o.block_size);
+    return int32_t(std::clamp<int64_t>(memory / 4 / block_bytes, 1, wanted));
 }
 
 int32_t share(int32_t total, int groups) {
@@ -57,7 +64,8 @@ struct Engine::Impl {
 
     Impl(model::Model& m, const EngineOptions& o)
         : options(o), model(m), vocab(tok::Vocab::from_gguf(m.file())) {
-        if (options.kv_blocks <= 0) options.kv_blocks = default_kv_blocks(options);
+        if (options.kv_blocks <= 0)
+            options.kv_blocks = default_kv_blocks(options, m.kv_bytes_per_token());
         const int n = m.dp_groups();
         EngineOptions each = options;
         each.kv_blocks = options.kv_blocks / n;

@@ -27,12 +27,12 @@ namespace ms::engine {
 
 // kv_blocks, max_running and max_waiting are totals, shared equally by the DP groups.
 struct EngineOptions {
-    int32_t threads = 0;              // per DP group (they take turns); 0: all hardware threads
-    int32_t n_ctx = 8192;             // most tokens (prompt + generated) in one request
-    int32_t block_size = 16;          // tokens per KV block
-    int32_t kv_blocks = 0;            // 0: enough for max_running requests of 1024 tokens
-    int32_t max_running = 64;         // requests decoding at once
-    int32_t max_waiting = 256;        // queue bound; more are refused (HTTP 429)
+    int32_t threads = 0;        // per DP group (they take turns); 0: all hardware threads
+    int32_t n_ctx = 8192;       // most tokens (prompt + generated) in one request
+    int32_t block_size = 16;    // tokens per KV block
+    int32_t kv_blocks = 0;      // 0: max_running requests of 1024 tokens, within 1/4 of memory
+    int32_t max_running = 64;   // requests decoding at once
+    int32_t max_waiting = 256;  // queue bound; more are refused (HTTP 429)
     int32_t step_token_budget = 512;  // tokens per step: chunked prefill keeps decodes flowing
     bool prefix_caching = true;
 };
@@ -47,6 +47,9 @@ struct GenerationRequest {
     bool ignore_eos = false;
     int32_t top_logprobs = -1;  // -1: no logprobs; 0..20: chosen token's and the top N
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    // Not admitted by then: ends with Error and retry_later (the server is overloaded).
+    std::chrono::steady_clock::time_point queue_deadline =
+        std::chrono::steady_clock::time_point::max();
 };
 
 struct TokenEvent {

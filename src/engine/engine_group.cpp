@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <numeric>
@@ -112,8 +113,13 @@ void EngineGroup::Impl::run_step() {
     try {
         if (reserve_blocks(step)) execute(step);
     } catch (const std::exception& e) {
+        // The text names workers and tensors: the operator's log gets it, clients a summary.
+        std::fprintf(stderr, "matrixserve: a step of %zu requests failed: %s\n", step.size(),
+                     e.what());
         const bool retry_later = dynamic_cast<const model::UnitUnavailable*>(&e) != nullptr;
-        for (auto& s : step) finish(*s.request, FinishReason::Error, e.what(), retry_later);
+        const char* summary = retry_later ? "a worker of the model is unavailable"
+                                          : "the model failed while running this request";
+        for (auto& s : step) finish(*s.request, FinishReason::Error, summary, retry_later);
     }
     remove_finished();
     update_stats();
@@ -150,7 +156,12 @@ void EngineGroup::Impl::apply_cancels_and_deadlines(const std::vector<uint64_t>&
             finish(r, FinishReason::Deadline);
     };
     for (auto& r : running) check(*r);
-    for (auto& r : waiting) check(*r);
+    for (auto& r : waiting) {
+        check(*r);  // finish() ignores a request that has finished already
+        if (!r->admitted_before && now > r->request.queue_deadline)
+            finish(*r, FinishReason::Error,
+                   "the server is busy: the request waited too long to start", true);
+    }
 }
 
 std::vector<Scheduled> EngineGroup::Impl::plan() {

@@ -1,17 +1,32 @@
 #include "model/kv_blocks.h"
 
+#include <sys/mman.h>
+
+#include <new>
 #include <stdexcept>
 
 namespace ms::model {
 
+void UnmapFloats::operator()(float* p) const {
+    munmap(p, bytes);
+}
+
+// Anonymous pages read as zero and take memory only once written.
 void KvBlocks::reserve(int32_t n_blocks, int32_t block_size, int64_t width) {
+    data_.reset();
     block_size_ = block_size;
     width_ = width;
-    data_.assign(size_t(n_blocks) * size_t(block_size) * size_t(width), 0.0f);
+    n_floats_ = size_t(n_blocks) * size_t(block_size) * size_t(width);
+    if (n_floats_ == 0) return;
+    const size_t bytes = n_floats_ * sizeof(float);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data_ = std::unique_ptr<float, UnmapFloats>(static_cast<float*>(p), UnmapFloats{bytes});
 }
 
 int64_t KvBlocks::n_blocks() const {
-    return block_size_ ? int64_t(data_.size()) / (block_size_ * width_) : 0;
+    return block_size_ ? int64_t(n_floats_) / (block_size_ * width_) : 0;
 }
 
 size_t KvBlocks::offset(std::span<const int32_t> table, int32_t pos) const {

@@ -1,8 +1,11 @@
 // One layer's cache rows (one row of `width` floats per token) in blocks of block_size
 // tokens: [block][slot][width]. Token positions map to blocks through each sequence's block
-// table (see Batch), so rows of one block are contiguous.
+// table (see Batch), so rows of one block are contiguous. The memory is mapped, not filled:
+// a page is committed when a block on it is first written, so an idle server holds little.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -10,6 +13,11 @@
 #include "model/unit.h"
 
 namespace ms::model {
+
+struct UnmapFloats {
+    size_t bytes = 0;
+    void operator()(float* p) const;
+};
 
 class KvBlocks {
 public:
@@ -20,10 +28,10 @@ public:
     int64_t n_blocks() const;
 
     float* row(std::span<const int32_t> table, int32_t pos) {
-        return data_.data() + offset(table, pos);
+        return data_.get() + offset(table, pos);
     }
     const float* row(std::span<const int32_t> table, int32_t pos) const {
-        return data_.data() + offset(table, pos);
+        return data_.get() + offset(table, pos);
     }
 
     // Throws std::out_of_range, naming `owner`, when the batch's block size differs from the
@@ -35,7 +43,8 @@ private:
 
     int32_t block_size_ = 0;
     int64_t width_ = 0;
-    std::vector<float> data_;
+    size_t n_floats_ = 0;
+    std::unique_ptr<float, UnmapFloats> data_;
 };
 
 }  // namespace ms::model

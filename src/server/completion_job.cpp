@@ -68,6 +68,8 @@ CompletionJob::CompletionJob(const JobContext& context, ParsedRequest request,
       choices_(size_t(request_.n)) {}
 
 void CompletionJob::start(std::vector<engine::GenerationRequest> choices) {
+    const size_t prompt_size = choices.empty() ? 0 : choices[0].prompt.size();
+    const auto deadline = choices.empty() ? Clock::time_point::max() : choices[0].deadline;
     channel_->on_disconnect([job = weak_from_this()] {
         if (auto self = job.lock()) self->cancel_all();
     });
@@ -82,11 +84,49 @@ void CompletionJob::start(std::vector<engine::GenerationRequest> choices) {
         choices_[i].engine_id = result.id;
         choices_[i].submitted = true;
     }
+    usage_.prompt_tokens = int32_t(prompt_size);
+    if (deadline != Clock::time_point::max())
+        channel_->post_at(deadline, [job = weak_from_this()] {
+            if (auto self = job.lock()) self->on_deadline();
+        });
     if (!request_.stream) return;
     channel_->start_stream(200, "text/event-stream");
+    last_write_ = Clock::now();
     if (request_.endpoint == Endpoint::Chat)
         for (size_t i = 0; i < choices_.size(); ++i)
-            channel_->write(sse_event(format_.role_chunk(int32_t(i))));
+            write_event(sse_event(format_.role_chunk(int32_t(i))));
+    keep_alive();
+}
+
+void CompletionJob::write_event(std::string event) {
+    last_write_ = Clock::now();
+    channel_->write(std::move(event));
+}
+
+// While a stream waits (queued, or a long prefill), an SSE comment every `keepalive`.
+void CompletionJob::keep_alive() {
+    if (done()) return;
+    if (Clock::now() - last_write_ >= context_.keepalive) write_event(": keep-alive\n\n");
+    channel_->post_at(last_write_ + context_.keepalive, [job = weak_from_this()] {
+        if (auto self = job.lock()) self->keep_alive();
+    });
+}
+
+// The engine checks deadlines between steps; a step stuck in a worker must not hold the reply
+// past it. Choices still running end here as the engine would end them, and are cancelled.
+void CompletionJob::on_deadline() {
+    if (done()) return;
+    cancel_all();
+    const auto now = Clock::now();
+    for (size_t i = 0; i < choices_.size(); ++i) {
+        if (choices_[i].finished) continue;
+        engine::FinishEvent event;
+        event.reason = engine::FinishReason::Deadline;
+        event.prompt_tokens = usage_.prompt_tokens;
+        event.cached_prompt_tokens = usage_.cached_tokens;
+        event.completion_tokens = choices_[i].tokens_seen;
+        on_finish(int32_t(i), {}, std::move(event), now);
+    }
 }
 
 engine::RequestCallbacks CompletionJob::callbacks_for(int32_t index) {
@@ -120,7 +160,7 @@ engine::RequestCallbacks CompletionJob::callbacks_for(int32_t index) {
 void CompletionJob::on_token(int32_t index, TokenDelta delta) {
     if (abandoned_) return;
     auto& choice = choices_[size_t(index)];
-    if (!delta.has_token) return;
+    if (!delta.has_token || choice.finished) return;
     record_timing(choice, delta.time);
     std::vector<engine::TokenEvent> tokens;
     if (request_.top_logprobs >= 0) tokens.push_back(std::move(delta.token));
@@ -148,13 +188,15 @@ void CompletionJob::stream_text(int32_t index, const std::string& text,
     auto& output = choices_[size_t(index)].output;
     const size_t offset = output.text.size();
     output.text += text;
-    channel_->write(sse_event(format_.delta_chunk(index, text, tokens, offset)));
+    write_event(sse_event(format_.delta_chunk(index, text, tokens, offset)));
 }
 
 void CompletionJob::on_finish(int32_t index, std::string tail, engine::FinishEvent event,
                               Clock::time_point time) {
     if (abandoned_) return;
     auto& choice = choices_[size_t(index)];
+    if (choice.finished) return;  // ended at its deadline already
+    choice.finished = true;
     choice.output.finish_reason = api_finish_reason(event.reason);
     choice.timings.finish_reason = engine::finish_reason_name(event.reason);
     choice.timings.end_to_end = seconds(time - arrival_);
@@ -172,7 +214,7 @@ void CompletionJob::on_finish(int32_t index, std::string tail, engine::FinishEve
     const bool ok = error_.empty();
     if (request_.stream && ok) {
         if (!tail.empty()) stream_text(index, tail, {});
-        channel_->write(sse_event(format_.finish_chunk(index, choice.output.finish_reason)));
+        write_event(sse_event(format_.finish_chunk(index, choice.output.finish_reason)));
     } else {
         choice.output.text += tail;
     }

@@ -3,6 +3,7 @@
 // post what they produced to the connection's executor, where all of the job's state lives.
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ struct JobContext {
     const tok::Vocab& vocab;
     ServerMetrics& metrics;
     std::string model_name;
+    // A stream with nothing to send for this long gets an SSE comment, so that clients and
+    // proxies can tell a queued request from a dead connection.
+    std::chrono::milliseconds keepalive{15'000};
 };
 
 class CompletionJob : public std::enable_shared_from_this<CompletionJob> {
@@ -30,7 +34,9 @@ public:
     CompletionJob(const JobContext& context, ParsedRequest request,
                   std::shared_ptr<ResponseChannel> channel, Clock::time_point arrival);
     // Submits every choice; throws ApiError (and cancels those already accepted) when the
-    // engine refuses one. Call on the connection's executor.
+    // engine refuses one. The choices' deadline (the same for all) holds even while the engine
+    // is stuck in a step: the reply then ends with what was generated. Call on the
+    // connection's executor.
     void start(std::vector<engine::GenerationRequest> choices);
 
 private:
@@ -46,7 +52,8 @@ private:
         ChoiceOutput output;
         ChoiceTimings timings;
         Clock::time_point last_token_time;
-        size_t tokens_seen = 0;
+        int32_t tokens_seen = 0;
+        bool finished = false;
     };
 
     engine::RequestCallbacks callbacks_for(int32_t index);
@@ -56,6 +63,10 @@ private:
     void record_timing(ChoiceState& choice, Clock::time_point time);
     void stream_text(int32_t index, const std::string& text,
                      std::vector<engine::TokenEvent> tokens);
+    bool done() const { return abandoned_ || finished_count_ == choices_.size(); }
+    void keep_alive();
+    void on_deadline();
+    void write_event(std::string event);
     void complete();
     void fail(const std::string& message);
     void cancel_all();
@@ -72,6 +83,7 @@ private:
     std::string error_;
     bool retry_later_ = false;  // the error is the model's being unavailable for now: 503
     size_t finished_count_ = 0;
+    Clock::time_point last_write_;
     bool abandoned_ = false;  // refused at submission: the caller answers with the error
 };
 

@@ -1,6 +1,7 @@
 #include "server/openai_service.h"
 
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -15,6 +16,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view models_prefix = "/v1/models/";
+// Clients are told that the model is down, not which worker: the log names it.
+constexpr const char* kUnavailableMessage =
+    "The model cannot run requests now (a worker is down and being restarted); retry later.";
 
 HttpResponse json_response(int status, const json& body) {
     return {status, "application/json", dump_json(body), {}};
@@ -49,7 +53,10 @@ void OpenAiService::handle(HttpRequest request, std::shared_ptr<ResponseChannel>
     } catch (const ApiError& error) {
         channel->send(error_response(error));
     } catch (const std::exception& e) {
-        channel->send(error_response(ApiError::internal(e.what())));
+        // The text may name internals (workers, tensors): it goes to the log, not the client.
+        std::fprintf(stderr, "matrixserve: %s %s failed: %s\n", request.method.c_str(),
+                     request.target.substr(0, 200).c_str(), e.what());
+        channel->send(error_response(ApiError::internal("Internal server error.")));
     }
 }
 
@@ -69,7 +76,10 @@ void OpenAiService::route(const HttpRequest& request,
         return channel->send({200, "text/plain; version=0.0.4; charset=utf-8", text, {}});
     }
     if (path == "/v1/experts" || path == "/v1/experts/rebalance") {
-        require_key(request);
+        if (path == "/v1/experts")
+            require_key(request);
+        else
+            require_admin(request);
         return channel->send(experts(request, path));
     }
     if (path == "/v1/models" || path.starts_with(models_prefix)) {
@@ -93,10 +103,19 @@ void OpenAiService::require_key(const HttpRequest& request) const {
     if (!config_.api_keys.allows(request.authorization)) throw ApiError::unauthorized();
 }
 
+void OpenAiService::require_admin(const HttpRequest& request) const {
+    if (config_.admin_keys.enabled()) {
+        if (!config_.admin_keys.allows(request.authorization)) throw ApiError::unauthorized();
+    } else if (!request.from_loopback) {
+        throw ApiError::forbidden(
+            "This admin route is open to loopback clients only; start the server with "
+            "--admin-key-file to allow others.");
+    }
+}
+
 void OpenAiService::require_serving() const {
     if (draining_) throw ApiError::draining();
-    if (const std::string why = unavailable(); !why.empty())
-        throw ApiError::unavailable("The model cannot run requests now: " + why + ".");
+    if (!unavailable().empty()) throw ApiError::unavailable(kUnavailableMessage);
 }
 
 std::string OpenAiService::unavailable() const {
@@ -115,9 +134,13 @@ void OpenAiService::start_completion(Endpoint endpoint, const HttpRequest& reque
     auto prompt = build_prompt(parsed, vocab_, config_.chat_template);
     auto choices =
         make_generation_requests(parsed, std::move(prompt), engine_.options().n_ctx, random_seed());
-    if (config_.request_timeout.count() > 0)
-        for (auto& choice : choices) choice.deadline = arrival + config_.request_timeout;
-    const JobContext context{engine_, vocab_, metrics_, config_.model_name};
+    for (auto& choice : choices) {
+        if (config_.request_timeout.count() > 0)
+            choice.deadline = arrival + config_.request_timeout;
+        if (config_.max_queue_wait.count() > 0)
+            choice.queue_deadline = arrival + config_.max_queue_wait;
+    }
+    const JobContext context{engine_, vocab_, metrics_, config_.model_name, config_.sse_keepalive};
     std::make_shared<CompletionJob>(context, std::move(parsed), channel, arrival)
         ->start(std::move(choices));
 }
@@ -134,9 +157,12 @@ HttpResponse OpenAiService::experts(const HttpRequest& request, const std::strin
 
 HttpResponse OpenAiService::health() const {
     if (draining_) return error_response(ApiError::draining());
-    // The server itself is up; completions get 503 until the model can run again.
-    if (const std::string why = unavailable(); !why.empty())
-        return json_response(200, {{"status", "degraded"}, {"message", why}});
+    // Ready means able to serve: a load balancer or an orchestrator acts on the 503.
+    if (!unavailable().empty())
+        return {503,
+                "application/json",
+                dump_json({{"status", "unavailable"}, {"message", kUnavailableMessage}}),
+                {{"Retry-After", "1"}}};
     return json_response(200, {{"status", "ok"}});
 }
 

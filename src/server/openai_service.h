@@ -24,9 +24,15 @@ struct ServiceConfig {
     std::string model_name;
     tok::ChatTemplate chat_template;
     ApiKeys api_keys;
+    // Keys for admin routes (POST /v1/experts/rebalance); without any, those routes are open
+    // to loopback clients only.
+    ApiKeys admin_keys;
     RequestLimits limits;
     std::chrono::milliseconds request_timeout{0};  // 0: none; else finish_reason "length"
-    ExpertEndpoints* experts = nullptr;            // null: no /v1/experts (a dense model)
+    // Longest wait in the engine's queue before 503 with Retry-After; 0: no bound.
+    std::chrono::milliseconds max_queue_wait{30'000};
+    std::chrono::milliseconds sse_keepalive{15'000};  // see JobContext::keepalive
+    ExpertEndpoints* experts = nullptr;               // null: no /v1/experts (a dense model)
     // Why the model cannot run requests now ("" when it can), e.g. a worker of a split
     // deployment is being relaunched: new requests get 503 with Retry-After meanwhile.
     std::function<std::string()> unavailable;
@@ -47,6 +53,7 @@ public:
 private:
     void route(const HttpRequest& request, const std::shared_ptr<ResponseChannel>& channel);
     void require_key(const HttpRequest& request) const;
+    void require_admin(const HttpRequest& request) const;
     void require_serving() const;
     std::string unavailable() const;
     void start_completion(Endpoint endpoint, const HttpRequest& request,

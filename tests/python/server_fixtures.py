@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, binary, model_path, *extra, api_keys=API_KEYS):
+    def __init__(self, binary, model_path, *extra, api_keys=API_KEYS, preexec_fn=None):
         self.port = free_port()
         self.host = "127.0.0.1"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="matrixserve-", suffix=".log")
@@ -34,7 +34,7 @@ class Server:
             self.key_file.flush()
             args += ["--api-key-file", self.key_file.name]
         self.api_key = api_keys[0] if api_keys else "unused"
-        self.process = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=self.log, preexec_fn=preexec_fn)
         self.model = os.path.splitext(os.path.basename(str(model_path)))[0]
         self._wait_ready()
 
@@ -97,6 +97,12 @@ class Server:
         finally:
             if self.process.poll() is None:
                 self.process.kill()
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
         with open(f"/proc/{self.process.pid}/status") as status:

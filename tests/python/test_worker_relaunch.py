@@ -1,7 +1,8 @@
 """A worker of a split deployment that dies under `serve` (issue 5): the requests it was running
-end at once with an error naming it, the server stays up and answers new requests with 503 and
-Retry-After while the worker is down, relaunches it, and then serves the same greedy completions
-as before."""
+end at once with an error, the server stays up and answers new requests and /health with 503 and
+Retry-After while the worker is down, relaunches it (for as long as it takes), and then serves the
+same greedy completions as before. Clients are told that a worker is down; only the log names it
+(issue 22)."""
 import json
 import os
 import pathlib
@@ -70,7 +71,10 @@ def refused_while_down(server, model) -> tuple:
     status, headers, body = server.request("POST", "/v1/completions",
                                            {"model": model, "prompt": "Hi", "max_tokens": 1})
     assert status == 503, body
-    return headers, json.loads(body)
+    error = json.loads(body)
+    assert "worker ffn/0" not in error["error"]["message"], error  # internal names stay in the log
+    assert "being restarted" in error["error"]["message"], error
+    return headers, error
 
 
 def wait_for_log(server, text: str):
@@ -84,8 +88,9 @@ def wait_until_healthy(server, timeout=30.0) -> float:
     start = time.monotonic()
     while time.monotonic() < start + timeout:
         status, _, body = server.request("GET", "/health")
-        assert status == 200, body
-        if json.loads(body)["status"] == "ok":
+        assert status in (200, 503), body
+        if status == 200:
+            assert json.loads(body)["status"] == "ok", body
             return time.monotonic() - start
         time.sleep(0.05)
     pytest.fail("the worker did not come back:\n" + server.log_text())
@@ -129,19 +134,17 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
 
         headers, refused = refused_while_down(server, server.model)
         assert headers.get("retry-after") == "1"
-        assert "worker ffn/0" in refused["error"]["message"], refused
-        wait_for_log(server, "relaunch 1 of 5 failed")
-        _, refused = refused_while_down(server, server.model)
-        assert "worker ffn/0 (" in refused["error"]["message"] and "relaunched" in refused["error"]["message"]
-        status, _, health = server.request("GET", "/health")
-        assert status == 200 and json.loads(health)["status"] == "degraded", health
+        wait_for_log(server, "relaunch 1 failed")
+        refused_while_down(server, server.model)
+        assert_health_unavailable(server)
         model.symlink_to(model_path)
 
         for thread in streams:
             thread.join(30)
             assert not thread.is_alive(), "a stream hangs after its worker was killed"
         for outcome in outcomes:
-            assert outcome["error"] and "worker ffn/0" in outcome["error"], outcome
+            assert outcome["error"] and "unavailable" in outcome["error"], outcome
+            assert "worker ffn/0" not in outcome["error"], outcome
             assert outcome["ended"] - killed < 3.0, outcome
         back_after = wait_until_healthy(server)
         assert the_worker(server) != worker
@@ -156,8 +159,18 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
     assert exit_status == 0, server.log_text()
 
 
-def test_a_worker_that_cannot_restart_is_given_up_and_the_server_stays_up(binary, model_path, tmp_path,
-                                                                          shm_prefix):
+def assert_health_unavailable(server):
+    status, headers, health = server.request("GET", "/health")
+    assert status == 503 and json.loads(health)["status"] == "unavailable", health
+    assert headers.get("retry-after") == "1"
+    assert "worker ffn/0" not in health.decode()
+
+
+def test_a_worker_that_cannot_restart_is_retried_until_it_can(binary, model_path, tmp_path, shm_prefix,
+                                                              report):
+    """Issue 22: the supervisor used to give up after 5 attempts while /health said 200. It now
+    keeps trying with a back-off capped at 10 s, /health says 503 meanwhile, and serving resumes
+    on its own once the cause has gone."""
     model = tmp_path / "model.gguf"
     model.symlink_to(model_path)
     server = Server(binary, model, "-t", 1, "-c", 256, "--deployment",
@@ -166,14 +179,17 @@ def test_a_worker_that_cannot_restart_is_given_up_and_the_server_stays_up(binary
         worker = the_worker(server)
         model.unlink()
         os.kill(worker, signal.SIGKILL)
-        wait_for_log(server, "giving up on worker ffn/0")
-        assert "relaunch 5 of 5 failed" in server.log_text()
-        headers, refused = refused_while_down(server, server.model)
-        assert "worker ffn/0" in refused["error"]["message"] and "is down" in refused["error"]["message"]
+        wait_for_log(server, "relaunch 6 failed")  # past the old limit of 5
+        assert "giving up" not in server.log_text()
+        headers, _ = refused_while_down(server, server.model)
         assert headers.get("retry-after") == "1"
-        status, _, health = server.request("GET", "/health")
-        assert status == 200 and json.loads(health)["status"] == "degraded", health
-        assert children_of(server.process.pid) == []
+        assert_health_unavailable(server)
+        assert "worker ffn/0" in server.log_text()
+        model.symlink_to(model_path)
+        back_after = wait_until_healthy(server, timeout=40)
+        assert server.client().completions.create(model=server.model, prompt="Hi", max_tokens=2).choices
+        report(f"worker that could not restart for 6 attempts: serving again {back_after:.2f} s after "
+               "its model file came back")
     finally:
         exit_status = server.stop()
     assert exit_status == 0, server.log_text()
@@ -209,12 +225,11 @@ def test_a_worker_started_by_hand_is_awaited_and_serving_resumes_when_it_is_rest
         killed = time.monotonic()
         stream.join(30)
         assert not stream.is_alive(), "the stream hangs after its worker was killed"
-        assert outcome["error"] and "worker ffn/0" in outcome["error"], outcome
+        assert outcome["error"] and "unavailable" in outcome["error"], outcome
         assert outcome["ended"] - killed < 3.0, outcome
         refused_while_down(server, server.model)
         wait_for_log(server, "waiting for it to be restarted")
-        _, refused = refused_while_down(server, server.model)
-        assert "waiting for it to be restarted" in refused["error"]["message"], refused
+        refused_while_down(server, server.model)
 
         replacement = start_worker(binary, deployment, model_path)
         back_after = wait_until_healthy(server)

@@ -189,6 +189,20 @@ TEST_F(EngineTest, PastDeadlineEndsTheRequest) {
     EXPECT_EQ(Collector(engine, request).get().finish.reason, FinishReason::Deadline);
 }
 
+TEST_F(EngineTest, NotAdmittedByTheQueueDeadlineFailsAsRetryable) {
+    Engine engine(*model_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+    auto late = greedy(prompt_of(20, 5), 8);
+    late.queue_deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    const auto refused = Collector(engine, late).get().finish;
+    EXPECT_EQ(refused.reason, FinishReason::Error);
+    EXPECT_TRUE(refused.retry_later);
+    EXPECT_NE(refused.error.find("waited too long"), std::string::npos);
+
+    auto in_time = greedy(prompt_of(20, 5), 8);
+    in_time.queue_deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    EXPECT_EQ(Collector(engine, in_time).get().finish.reason, FinishReason::Length);
+}
+
 // Stands in for the head while `failure` is set: throws it (a remote unit whose worker is gone).
 struct FailingUnit final : ms::model::Unit {
     std::string name() const override { return inner->name(); }
@@ -209,7 +223,8 @@ TEST_F(EngineTest, AnUnavailableUnitFailsTheStepAsRetryableAndServingGoesOn) {
     unit->failure = std::make_exception_ptr(ms::model::UnitUnavailable("worker ffn/0 is gone"));
     const auto unavailable = Collector(engine, greedy(prompt_of(10, 7), 4)).get().finish;
     EXPECT_EQ(unavailable.reason, FinishReason::Error);
-    EXPECT_EQ(unavailable.error, "worker ffn/0 is gone");
+    // The worker's name is for the log; clients hear a summary.
+    EXPECT_EQ(unavailable.error, "a worker of the model is unavailable");
     EXPECT_TRUE(unavailable.retry_later);
 
     unit->failure = std::make_exception_ptr(std::runtime_error("the unit is broken"));
