@@ -11,16 +11,15 @@ namespace {
 
 constexpr int32_t completion_default_max_tokens = 16;  // OpenAI's default for /v1/completions
 
+// Special tokens come from the template only: message content is always text.
 std::vector<int32_t> chat_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
                                  const tok::ChatTemplate& chat_template) {
-    std::string text;
     try {
-        text = chat_template.apply(request.messages, true);
+        return chat_template.tokenize(vocab, request.messages, true);
     } catch (const std::invalid_argument& e) {
         throw ApiError::invalid(std::string("This model has no usable chat template: ") + e.what(),
                                 "messages");
     }
-    return vocab.encode(text, std::nullopt, true);
 }
 
 void check_token_ids(const std::vector<int32_t>& ids, const tok::Vocab& vocab) {
@@ -43,8 +42,9 @@ std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab
         check_token_ids(request.prompt_tokens, vocab);
         prompt = request.prompt_tokens;
     } else {
-        // Special-token texts are recognised, so pre-formatted chat prompts work here too.
-        prompt = vocab.encode(request.prompt_text, std::nullopt, true);
+        // Text unless the client asks for special-token texts to be tokens (a pre-formatted
+        // chat prompt).
+        prompt = vocab.encode(request.prompt_text, std::nullopt, request.parse_special);
     }
     if (prompt.empty()) throw ApiError::invalid("The prompt is empty.", "prompt");
     return prompt;

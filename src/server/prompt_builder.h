@@ -11,8 +11,9 @@
 
 namespace ms::server {
 
-// Throws ApiError (400) for token ids outside the vocabulary, an empty prompt, or a model
-// without a usable chat template.
+// Chat: special tokens come from the template only, never from message content. Completions:
+// text is text unless request.parse_special. Throws ApiError (400) for token ids outside the
+// vocabulary, an empty prompt, or a model without a usable chat template.
 std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
                                   const tok::ChatTemplate& chat_template);
 

@@ -229,6 +229,20 @@ void parse_logprobs(const json& body, ParsedRequest& request, const RequestLimit
     if (wanted) request.top_logprobs = int32_t(top.value_or(0));
 }
 
+ApiError unsupported(const char* name, const std::string& why) {
+    return ApiError::invalid(std::string("'") + name + "' is not supported" + why + ".", name);
+}
+
+// Completions only: parse_special. Chat has none, so true there is an error.
+void parse_prompt_options(const json& body, ParsedRequest& request) {
+    const bool parse_special = boolean(body, "parse_special").value_or(false);
+    if (request.endpoint == Endpoint::Chat) {
+        if (parse_special) throw unsupported("parse_special", " in chat completions");
+        return;
+    }
+    request.parse_special = parse_special;
+}
+
 void parse_lengths(const json& body, ParsedRequest& request, const RequestLimits& limits) {
     constexpr int64_t most_tokens = 1 << 20;
     const auto max_tokens = integer_in(body, "max_tokens", 1, most_tokens);
@@ -258,6 +272,7 @@ ParsedRequest parse_request(Endpoint endpoint, std::string_view body, const Requ
     request.stop = parse_stop(parsed, limits);
     parse_sampling(parsed, request);
     parse_logprobs(parsed, request, limits);
+    parse_prompt_options(parsed, request);
     request.ignore_eos = boolean(parsed, "ignore_eos").value_or(false);
     request.user = text(parsed, "user").value_or("");
     return request;

@@ -22,6 +22,7 @@ struct ParsedRequest {
     std::string prompt_text;                 // completion, given as text
     std::vector<int32_t> prompt_tokens;      // completion, given as token ids
     bool prompt_is_tokens = false;
+    bool parse_special = false;         // completion text: special-token texts in it are tokens
     std::optional<int32_t> max_tokens;  // absent: the endpoint's default
     int32_t n = 1;
     bool stream = false;

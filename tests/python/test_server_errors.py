@@ -43,6 +43,7 @@ def chat_body(server, **fields):
     ({"messages": [{"role": "user"}]}, "messages[0].content"),
     ({"messages": []}, "messages"),
     ({"seed": "x"}, "seed"),
+    ({"parse_special": True}, "parse_special"),
 ])
 def test_invalid_parameters_are_400(server, fields, param):
     status, _, body = server.request("POST", CHAT, chat_body(server, **fields))

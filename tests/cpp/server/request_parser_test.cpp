@@ -166,5 +166,14 @@ TEST(RequestParser, RejectsBadPrompts) {
         "logprobs");
 }
 
+TEST(RequestParser, ParseSpecialIsACompletionOption) {
+    EXPECT_FALSE(completion(R"({"model":"m","prompt":"p"})").parse_special);  // text unless asked
+    EXPECT_TRUE(completion(R"({"model":"m","prompt":"p","parse_special":true})").parse_special);
+    EXPECT_EQ(
+        rejection(Endpoint::Chat, R"({"model":"m",)" + messages + R"(,"parse_special":true})"),
+        std::make_pair(400, std::string("parse_special")));
+    EXPECT_FALSE(chat(R"({"model":"m",)" + messages + R"(,"parse_special":false})").parse_special);
+}
+
 }  // namespace
 }  // namespace ms::server
