@@ -22,19 +22,27 @@ std::vector<int32_t> chat_prompt(const ParsedRequest& request, const tok::Vocab&
     }
 }
 
+void check_token_id(int32_t id, const tok::Vocab& vocab, const char* param) {
+    if (id < 0 || id >= vocab.n_tokens())
+        throw ApiError::invalid("Token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                    std::to_string(vocab.n_tokens()) + " tokens).",
+                                param);
+}
+
 void check_token_ids(const std::vector<int32_t>& ids, const tok::Vocab& vocab) {
-    for (const int32_t id : ids)
-        if (id < 0 || id >= vocab.n_tokens())
-            throw ApiError::invalid("Token id " + std::to_string(id) +
-                                        " is outside the vocabulary (" +
-                                        std::to_string(vocab.n_tokens()) + " tokens).",
-                                    "prompt");
+    for (const int32_t id : ids) check_token_id(id, vocab, "prompt");
+}
+
+void check_logit_bias(const ParsedRequest& request, const tok::Vocab& vocab) {
+    for (const auto& [id, bias] : request.sampling.logit_bias)
+        check_token_id(id, vocab, "logit_bias");
 }
 
 }  // namespace
 
 std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
                                   const tok::ChatTemplate& chat_template) {
+    check_logit_bias(request, vocab);
     std::vector<int32_t> prompt;
     if (request.endpoint == Endpoint::Chat) {
         prompt = chat_prompt(request, vocab, chat_template);

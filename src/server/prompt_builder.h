@@ -13,7 +13,8 @@ namespace ms::server {
 
 // Chat: special tokens come from the template only, never from message content. Completions:
 // text is text unless request.parse_special. Throws ApiError (400) for token ids outside the
-// vocabulary, an empty prompt, or a model without a usable chat template.
+// vocabulary (in the prompt or logit_bias), an empty prompt, or a model without a usable chat
+// template.
 std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
                                   const tok::ChatTemplate& chat_template);
 

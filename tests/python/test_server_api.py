@@ -251,3 +251,31 @@ def test_completion_prompt_is_text_unless_parse_special(client, server, token_id
     parsed = complete(client, server, prompt=chatml, max_tokens=1, extra_body={"parse_special": True})
     assert parsed.usage.prompt_tokens == len(token_ids(chatml, special=True))
     assert parsed.usage.prompt_tokens < as_text.usage.prompt_tokens
+
+
+def single_token(token_ids, text):
+    ids = token_ids(text)
+    assert len(ids) == 1, (text, ids)
+    return ids[0]
+
+
+def test_logit_bias_bans_and_forces_greedy_tokens(client, server, token_ids):
+    best = complete(client, server, max_tokens=1, logprobs=2).choices[0].logprobs
+    first, second = list(best.top_logprobs[0])  # greedy: best first
+    assert best.tokens[0] == first
+    banned = complete(client, server, max_tokens=1, logprobs=2,
+                      logit_bias={str(single_token(token_ids, first)): -100}).choices[0]
+    assert banned.text == second  # the runner-up
+    # Log-probabilities are the model's, before the bias: the banned token still leads them.
+    assert list(banned.logprobs.top_logprobs[0]) == [first, second]
+    forced = single_token(token_ids, " banana")
+    r = complete(client, server, max_tokens=3, logit_bias={str(forced): 100})
+    assert r.choices[0].text == " banana" * 3
+    r = chat(client, server, max_tokens=3, logit_bias={str(forced): 100})
+    assert r.choices[0].message.content == " banana" * 3
+
+
+def test_logit_bias_applies_to_sampling(client, server, token_ids):
+    forced = single_token(token_ids, " banana")
+    r = complete(client, server, max_tokens=4, temperature=1.0, seed=5, n=2, logit_bias={str(forced): 100})
+    assert [c.text for c in r.choices] == [" banana" * 4] * 2

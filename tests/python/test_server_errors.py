@@ -43,6 +43,9 @@ def chat_body(server, **fields):
     ({"messages": [{"role": "user"}]}, "messages[0].content"),
     ({"messages": []}, "messages"),
     ({"seed": "x"}, "seed"),
+    ({"logit_bias": {"abc": 1}}, "logit_bias"),
+    ({"logit_bias": {"5": 101}}, "logit_bias"),
+    ({"logit_bias": {"49152": 1}}, "logit_bias"),  # SmolLM2 has 49,152 tokens
     ({"parse_special": True}, "parse_special"),
 ])
 def test_invalid_parameters_are_400(server, fields, param):
@@ -51,6 +54,15 @@ def test_invalid_parameters_are_400(server, fields, param):
     error = error_of(body)
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    ({"logit_bias": {"-1": 5}}, "logit_bias"),
+])
+def test_refused_completion_fields_through_openai_client(server, kwargs, param):
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client().completions.create(model=server.model, prompt="Hi", max_tokens=2, **kwargs)
+    assert caught.value.body["param"] == param
 
 
 def test_invalid_parameter_through_openai_client(server):

@@ -58,6 +58,24 @@ TEST(PromptBuilder, CompletionTextIsTextUnlessParseSpecial) {
               (std::vector<int32_t>{ByteVocab::bos_id, 'a', ByteVocab::end_id}));
 }
 
+TEST(PromptBuilder, LogitBiasIdsMustBeInVocabulary) {
+    auto r = completion({1});
+    r.sampling.logit_bias = {{257, 5.0f}};
+    const ByteVocab vocab;
+    const tok::ChatTemplate chatml{tok::ChatFormat::ChatML, {}};
+    EXPECT_NO_THROW(build_prompt(r, vocab, chatml));
+    r.sampling.logit_bias = {{258, 5.0f}};
+    try {
+        build_prompt(r, vocab, chatml);
+        FAIL() << "accepted";
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(e.param(), "logit_bias");
+    }
+    EXPECT_EQ(make_generation_requests(r, {1}, 100, 0)[0].sampling.logit_bias,
+              r.sampling.logit_bias);
+}
+
 TEST(PromptBuilder, ChatWithoutTemplateIsRejected) {
     ParsedRequest r;
     r.messages = {{"user", "hi"}};

@@ -166,6 +166,27 @@ TEST(RequestParser, RejectsBadPrompts) {
         "logprobs");
 }
 
+TEST(RequestParser, LogitBias) {
+    const auto r =
+        chat(R"({"model":"m",)" + messages + R"(,"logit_bias":{"50":-100,"7":2.5,"0":100}})");
+    EXPECT_EQ(r.sampling.logit_bias,
+              (std::vector<std::pair<int32_t, float>>{{0, 100.0f}, {7, 2.5f}, {50, -100.0f}}));
+    EXPECT_EQ(completion(R"({"model":"m","prompt":"p","logit_bias":{"3":1}})").sampling.logit_bias,
+              (std::vector<std::pair<int32_t, float>>{{3, 1.0f}}));
+    EXPECT_TRUE(
+        chat(R"({"model":"m",)" + messages + R"(,"logit_bias":{}})").sampling.logit_bias.empty());
+}
+
+TEST(RequestParser, RejectsBadLogitBias) {
+    for (const char* bias :
+         {R"([1])", R"({"x":1})", R"({"-1":1})", R"({"1.5":1})", R"({"":1})",
+          R"({"99999999999":1})", R"({"1":101})", R"({"1":-100.5})", R"({"1":"up"})"})
+        EXPECT_EQ(rejection(Endpoint::Chat,
+                            R"({"model":"m",)" + messages + R"(,"logit_bias":)" + bias + "}"),
+                  std::make_pair(400, std::string("logit_bias")))
+            << bias;
+}
+
 TEST(RequestParser, ParseSpecialIsACompletionOption) {
     EXPECT_FALSE(completion(R"({"model":"m","prompt":"p"})").parse_special);  // text unless asked
     EXPECT_TRUE(completion(R"({"model":"m","prompt":"p","parse_special":true})").parse_special);
