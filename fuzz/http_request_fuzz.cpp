@@ -34,6 +34,7 @@ void check_generation_requests(const ms::server::ParsedRequest& parsed,
         for (const auto& [id, bias] : choice.sampling.logit_bias)
             if (id >= vocab.n_tokens()) __builtin_trap();
     }
+    if (!parsed.echo && !ms::server::echo_text(parsed, vocab).empty()) __builtin_trap();
     // Replays the prompt as if generated: no stop string may reach the client.
     ms::server::ChoiceDecoder decoder(vocab, parsed.stop, false);
     std::string text;

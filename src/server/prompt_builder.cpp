@@ -82,4 +82,13 @@ std::vector<engine::GenerationRequest> make_generation_requests(const ParsedRequ
     return choices;
 }
 
+std::string echo_text(const ParsedRequest& request, const tok::Vocab& vocab) {
+    if (!request.echo) return {};
+    if (!request.prompt_is_tokens) return request.prompt_text;
+    tok::StreamingDetokenizer text(vocab, /*render_special=*/true);
+    std::string echo;
+    for (const int32_t id : request.prompt_tokens) echo += text.push(id);
+    return echo + text.flush();
+}
+
 }  // namespace ms::server

@@ -2,6 +2,7 @@
 // applied for chat), then one GenerationRequest per choice (n), each with its own seed.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
@@ -25,5 +26,9 @@ std::vector<engine::GenerationRequest> make_generation_requests(const ParsedRequ
                                                                 std::vector<int32_t> prompt,
                                                                 int32_t n_ctx,
                                                                 uint64_t random_seed);
+
+// What echo puts before each choice's text: the prompt as sent (token ids as their text, with
+// special tokens shown), or "" without echo.
+std::string echo_text(const ParsedRequest& request, const tok::Vocab& vocab);
 
 }  // namespace ms::server

@@ -266,13 +266,21 @@ ApiError unsupported(const char* name, const std::string& why) {
     return ApiError::invalid(std::string("'") + name + "' is not supported" + why + ".", name);
 }
 
-// Completions only: parse_special. Chat has none, so true there is an error.
+// Completions only: echo and parse_special. Chat has neither, so true there is an error.
 void parse_prompt_options(const json& body, ParsedRequest& request) {
+    const bool echo = boolean(body, "echo").value_or(false);
     const bool parse_special = boolean(body, "parse_special").value_or(false);
     if (request.endpoint == Endpoint::Chat) {
+        if (echo) throw unsupported("echo", " in chat completions");
         if (parse_special) throw unsupported("parse_special", " in chat completions");
         return;
     }
+    if (echo && request.top_logprobs >= 0)
+        throw ApiError::invalid(
+            "'echo' with 'logprobs' is not supported: the prompt's log-probabilities are not "
+            "computed.",
+            "echo");
+    request.echo = echo;
     request.parse_special = parse_special;
 }
 

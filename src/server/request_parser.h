@@ -23,6 +23,7 @@ struct ParsedRequest {
     std::vector<int32_t> prompt_tokens;      // completion, given as token ids
     bool prompt_is_tokens = false;
     bool parse_special = false;         // completion text: special-token texts in it are tokens
+    bool echo = false;                  // completions: the prompt comes before each choice's text
     std::optional<int32_t> max_tokens;  // absent: the endpoint's default
     int32_t n = 1;
     bool stream = false;

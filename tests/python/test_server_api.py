@@ -279,3 +279,16 @@ def test_logit_bias_applies_to_sampling(client, server, token_ids):
     forced = single_token(token_ids, " banana")
     r = complete(client, server, max_tokens=4, temperature=1.0, seed=5, n=2, logit_bias={str(forced): 100})
     assert [c.text for c in r.choices] == [" banana" * 4] * 2
+
+
+def test_echo_puts_the_prompt_before_the_completion(client, server):
+    prompt = "The capital of France is"
+    plain = complete(client, server, prompt=prompt).choices[0].text
+    echoed = complete(client, server, prompt=prompt, echo=True, n=2)
+    assert [c.text for c in echoed.choices] == [prompt + plain] * 2
+    assert echoed.usage.completion_tokens == 2 * MAX_TOKENS
+    chunks = [c for c in complete(client, server, prompt=prompt, echo=True, stream=True) if c.choices]
+    assert chunks[0].choices[0].text == prompt  # the first chunk carries the prompt
+    assert "".join(c.choices[0].text for c in chunks) == prompt + plain
+    ids = complete(client, server, prompt=[19556, 905], echo=True, max_tokens=2)  # "Hello", " world"
+    assert ids.choices[0].text.startswith("Hello world")

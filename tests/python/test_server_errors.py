@@ -46,6 +46,7 @@ def chat_body(server, **fields):
     ({"logit_bias": {"abc": 1}}, "logit_bias"),
     ({"logit_bias": {"5": 101}}, "logit_bias"),
     ({"logit_bias": {"49152": 1}}, "logit_bias"),  # SmolLM2 has 49,152 tokens
+    ({"echo": True}, "echo"),
     ({"parse_special": True}, "parse_special"),
 ])
 def test_invalid_parameters_are_400(server, fields, param):
@@ -57,6 +58,7 @@ def test_invalid_parameters_are_400(server, fields, param):
 
 
 @pytest.mark.parametrize("kwargs, param", [
+    ({"echo": True, "logprobs": 1}, "echo"),
     ({"logit_bias": {"-1": 5}}, "logit_bias"),
 ])
 def test_refused_completion_fields_through_openai_client(server, kwargs, param):

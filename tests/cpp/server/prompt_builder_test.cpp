@@ -76,6 +76,19 @@ TEST(PromptBuilder, LogitBiasIdsMustBeInVocabulary) {
               r.sampling.logit_bias);
 }
 
+TEST(PromptBuilder, EchoTextIsThePromptAsSent) {
+    ParsedRequest r;
+    r.endpoint = Endpoint::Completion;
+    r.prompt_text = "a<|end|>";
+    const ByteVocab vocab;
+    EXPECT_EQ(echo_text(r, vocab), "");
+    r.echo = true;
+    EXPECT_EQ(echo_text(r, vocab), "a<|end|>");
+    auto ids = completion({'h', 'i', ByteVocab::end_id, 0xC3});  // a cut UTF-8 character
+    ids.echo = true;
+    EXPECT_EQ(echo_text(ids, vocab), "hi<|end|>\uFFFD");
+}
+
 TEST(PromptBuilder, ChatWithoutTemplateIsRejected) {
     ParsedRequest r;
     r.messages = {{"user", "hi"}};

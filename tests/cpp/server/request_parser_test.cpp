@@ -187,13 +187,22 @@ TEST(RequestParser, RejectsBadLogitBias) {
             << bias;
 }
 
-TEST(RequestParser, ParseSpecialIsACompletionOption) {
-    EXPECT_FALSE(completion(R"({"model":"m","prompt":"p"})").parse_special);  // text unless asked
-    EXPECT_TRUE(completion(R"({"model":"m","prompt":"p","parse_special":true})").parse_special);
+TEST(RequestParser, EchoAndParseSpecialAreCompletionOptions) {
+    const auto plain = completion(R"({"model":"m","prompt":"p"})");
+    EXPECT_FALSE(plain.echo);
+    EXPECT_FALSE(plain.parse_special);  // a text prompt is text unless asked
+    const auto r = completion(R"({"model":"m","prompt":"p","echo":true,"parse_special":true})");
+    EXPECT_TRUE(r.echo);
+    EXPECT_TRUE(r.parse_special);
+    EXPECT_EQ(
+        rejection(Endpoint::Completion, R"({"model":"m","prompt":"p","echo":true,"logprobs":0})"),
+        std::make_pair(400, std::string("echo")));
+    EXPECT_EQ(rejection(Endpoint::Chat, R"({"model":"m",)" + messages + R"(,"echo":true})"),
+              std::make_pair(400, std::string("echo")));
     EXPECT_EQ(
         rejection(Endpoint::Chat, R"({"model":"m",)" + messages + R"(,"parse_special":true})"),
         std::make_pair(400, std::string("parse_special")));
-    EXPECT_FALSE(chat(R"({"model":"m",)" + messages + R"(,"parse_special":false})").parse_special);
+    EXPECT_FALSE(chat(R"({"model":"m",)" + messages + R"(,"echo":false})").echo);
 }
 
 }  // namespace
