@@ -284,6 +284,21 @@ void parse_prompt_options(const json& body, ParsedRequest& request) {
     request.parse_special = parse_special;
 }
 
+// Fields this server does not implement: ignoring them would answer another question with a
+// 200, so they are rejected unless their value changes nothing.
+void reject_unsupported(const json& body, const ParsedRequest& request) {
+    for (const char* name : {"tools", "tool_choice", "functions", "function_call"})
+        if (find_field(body, name)) throw unsupported(name, "");
+    const json* format = find_field(body, "response_format");
+    if (format && !(format->is_object() && format->value("type", json()) == "text"))
+        throw unsupported("response_format", " (only {\"type\": \"text\"})");
+    const json* suffix = find_field(body, "suffix");
+    if (suffix && *suffix != "") throw unsupported("suffix", "");
+    const auto best_of = integer_in(body, "best_of", 1, INT32_MAX);
+    if (best_of && *best_of != request.n)
+        throw unsupported("best_of", " other than 'n' (every choice generated is returned)");
+}
+
 void parse_lengths(const json& body, ParsedRequest& request, const RequestLimits& limits) {
     constexpr int64_t most_tokens = 1 << 20;
     const auto max_tokens = integer_in(body, "max_tokens", 1, most_tokens);
@@ -314,6 +329,7 @@ ParsedRequest parse_request(Endpoint endpoint, std::string_view body, const Requ
     parse_sampling(parsed, request);
     parse_logprobs(parsed, request, limits);
     parse_prompt_options(parsed, request);
+    reject_unsupported(parsed, request);
     request.ignore_eos = boolean(parsed, "ignore_eos").value_or(false);
     request.user = text(parsed, "user").value_or("");
     return request;

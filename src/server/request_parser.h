@@ -42,7 +42,8 @@ struct RequestLimits {
     int32_t max_top_logprobs = 20;
 };
 
-// Throws ApiError (400) for malformed JSON, wrong types, missing fields or values out of range.
+// Throws ApiError (400) for malformed JSON, wrong types, missing fields, values out of range,
+// and fields this server does not implement (tools, functions, best_of other than n, ...).
 ParsedRequest parse_request(Endpoint endpoint, std::string_view body,
                             const RequestLimits& limits = {});
 

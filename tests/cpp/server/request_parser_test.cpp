@@ -205,5 +205,39 @@ TEST(RequestParser, EchoAndParseSpecialAreCompletionOptions) {
     EXPECT_FALSE(chat(R"({"model":"m",)" + messages + R"(,"echo":false})").echo);
 }
 
+// Fields that would be ignored are refused, on both endpoints, naming the field.
+TEST(RequestParser, RejectsUnsupportedFields) {
+    const std::pair<const char*, const char*> cases[] = {
+        {R"("tools":[{"type":"function","function":{"name":"f"}}])", "tools"},
+        {R"("tool_choice":"auto")", "tool_choice"},
+        {R"("functions":[{"name":"f"}])", "functions"},
+        {R"("function_call":"auto")", "function_call"},
+        {R"("response_format":{"type":"json_object"})", "response_format"},
+        {R"("response_format":"text")", "response_format"},
+        {R"("suffix":"end")", "suffix"},
+        {R"("best_of":2)", "best_of"},
+        {R"("n":2,"best_of":3)", "best_of"},
+        {R"("best_of":"2")", "best_of"},
+    };
+    for (const auto& [field, param] : cases) {
+        const std::string rest = std::string(",") + field + "}";
+        EXPECT_EQ(rejection(Endpoint::Chat, R"({"model":"m",)" + messages + rest),
+                  std::make_pair(400, std::string(param)))
+            << field;
+        EXPECT_EQ(rejection(Endpoint::Completion, R"({"model":"m","prompt":"p")" + rest),
+                  std::make_pair(400, std::string(param)))
+            << field;
+    }
+}
+
+// Values that change nothing are accepted.
+TEST(RequestParser, AcceptsNeutralValuesOfUnsupportedFields) {
+    for (const char* field :
+         {R"("response_format":{"type":"text"})", R"("suffix":"")", R"("suffix":null)",
+          R"("best_of":1)", R"("n":3,"best_of":3)", R"("tools":null)", R"("functions":null)"})
+        EXPECT_NO_THROW(completion(std::string(R"({"model":"m","prompt":"p",)") + field + "}"))
+            << field;
+}
+
 }  // namespace
 }  // namespace ms::server
