@@ -31,7 +31,10 @@ void check_generation_requests(const ms::server::ParsedRequest& parsed,
             __builtin_trap();
         for (const int32_t id : choice.prompt)
             if (id < 0 || id >= vocab.n_tokens()) __builtin_trap();
+        for (const auto& [id, bias] : choice.sampling.logit_bias)
+            if (id >= vocab.n_tokens()) __builtin_trap();
     }
+    if (!parsed.echo && !ms::server::echo_text(parsed, vocab).empty()) __builtin_trap();
     // Replays the prompt as if generated: no stop string may reach the client.
     ms::server::ChoiceDecoder decoder(vocab, parsed.stop, false);
     std::string text;

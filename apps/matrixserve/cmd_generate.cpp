@@ -31,8 +31,7 @@ std::vector<tok::Token> prompt_tokens(const GenerateOptions& o, const tok::Vocab
     std::vector<tok::ChatMessage> messages;
     if (!o.system.empty()) messages.push_back({"system", o.system});
     messages.push_back({"user", o.prompt});
-    const std::string text = tok::ChatTemplate::of_model(file, vocab).apply(messages, true);
-    return vocab.encode(text, std::nullopt, true);
+    return tok::ChatTemplate::of_model(file, vocab).tokenize(vocab, messages, true);
 }
 
 void run(const GenerateOptions& o) {

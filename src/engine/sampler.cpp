@@ -27,6 +27,9 @@ void SamplingParams::validate() const {
     check(frequency_penalty >= -2.0f && frequency_penalty <= 2.0f, "frequency_penalty",
           "in [-2, 2]");
     check(penalty_last_n >= 0, "penalty_last_n", ">= 0");
+    for (const auto& [id, bias] : logit_bias)
+        check(id >= 0 && bias >= -100.0f && bias <= 100.0f, "logit_bias",
+              "token ids >= 0 with biases in [-100, 100]");
 }
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
@@ -36,6 +39,7 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
     candidates_.resize(logits.size());
     for (size_t i = 0; i < logits.size(); ++i) candidates_[i] = {int32_t(i), logits[i]};
+    apply_logit_bias();
     apply_penalties(history);
     if (params_.temperature <= 0.0f) {
         return std::max_element(
@@ -47,6 +51,11 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     keep_top_p();
     keep_min_p();
     return draw();
+}
+
+void Sampler::apply_logit_bias() {
+    for (const auto& [id, bias] : params_.logit_bias)
+        if (size_t(id) < candidates_.size()) candidates_[size_t(id)].logit += bias;
 }
 
 void Sampler::apply_penalties(std::span<const int32_t> history) {

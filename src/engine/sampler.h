@@ -1,9 +1,11 @@
-// Token sampling: greedy, or penalties -> top-k -> top-p -> min-p -> temperature -> draw,
-// the order llama.cpp's default chain uses. A seed makes draws reproducible.
+// Token sampling: logit bias -> penalties -> greedy, or top-k -> top-p -> min-p ->
+// temperature -> draw, the order llama.cpp's default chain uses. A seed makes draws
+// reproducible.
 #pragma once
 #include <cstdint>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace ms::engine {
@@ -18,6 +20,9 @@ struct SamplingParams {
     float frequency_penalty = 0.0f;
     int32_t penalty_last_n = 64;  // how many recent tokens the penalties look at
     uint64_t seed = 0;
+    // (token, bias added to its logit) as OpenAI's logit_bias: -100 all but bans a token, +100
+    // all but forces it. Ids outside the logits are ignored.
+    std::vector<std::pair<int32_t, float>> logit_bias{};
 
     // Throws std::invalid_argument naming the first parameter out of range.
     void validate() const;
@@ -34,6 +39,7 @@ private:
         int32_t id;
         float logit;
     };
+    void apply_logit_bias();
     void apply_penalties(std::span<const int32_t> history);
     void keep_top_k();
     void keep_top_p();

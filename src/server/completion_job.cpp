@@ -6,6 +6,7 @@
 #include "server/api_error.h"
 #include "server/choice_decoder.h"
 #include "server/json_text.h"
+#include "server/prompt_builder.h"
 
 namespace ms::server {
 namespace {
@@ -73,6 +74,8 @@ void CompletionJob::start(std::vector<engine::GenerationRequest> choices) {
     channel_->on_disconnect([job = weak_from_this()] {
         if (auto self = job.lock()) self->cancel_all();
     });
+    const std::string echo = echo_text(request_, context_.vocab);
+    for (auto& choice : choices_) choice.output.text = echo;
     for (size_t i = 0; i < choices.size(); ++i) {
         const auto result =
             context_.engine.submit(std::move(choices[i]), callbacks_for(int32_t(i)));
@@ -95,6 +98,9 @@ void CompletionJob::start(std::vector<engine::GenerationRequest> choices) {
     if (request_.endpoint == Endpoint::Chat)
         for (size_t i = 0; i < choices_.size(); ++i)
             write_event(sse_event(format_.role_chunk(int32_t(i))));
+    if (!echo.empty())
+        for (size_t i = 0; i < choices_.size(); ++i)
+            write_event(sse_event(format_.delta_chunk(int32_t(i), echo, {}, 0)));
     keep_alive();
 }
 

@@ -11,31 +11,38 @@ namespace {
 
 constexpr int32_t completion_default_max_tokens = 16;  // OpenAI's default for /v1/completions
 
+// Special tokens come from the template only: message content is always text.
 std::vector<int32_t> chat_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
                                  const tok::ChatTemplate& chat_template) {
-    std::string text;
     try {
-        text = chat_template.apply(request.messages, true);
+        return chat_template.tokenize(vocab, request.messages, true);
     } catch (const std::invalid_argument& e) {
         throw ApiError::invalid(std::string("This model has no usable chat template: ") + e.what(),
                                 "messages");
     }
-    return vocab.encode(text, std::nullopt, true);
+}
+
+void check_token_id(int32_t id, const tok::Vocab& vocab, const char* param) {
+    if (id < 0 || id >= vocab.n_tokens())
+        throw ApiError::invalid("Token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                    std::to_string(vocab.n_tokens()) + " tokens).",
+                                param);
 }
 
 void check_token_ids(const std::vector<int32_t>& ids, const tok::Vocab& vocab) {
-    for (const int32_t id : ids)
-        if (id < 0 || id >= vocab.n_tokens())
-            throw ApiError::invalid("Token id " + std::to_string(id) +
-                                        " is outside the vocabulary (" +
-                                        std::to_string(vocab.n_tokens()) + " tokens).",
-                                    "prompt");
+    for (const int32_t id : ids) check_token_id(id, vocab, "prompt");
+}
+
+void check_logit_bias(const ParsedRequest& request, const tok::Vocab& vocab) {
+    for (const auto& [id, bias] : request.sampling.logit_bias)
+        check_token_id(id, vocab, "logit_bias");
 }
 
 }  // namespace
 
 std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
                                   const tok::ChatTemplate& chat_template) {
+    check_logit_bias(request, vocab);
     std::vector<int32_t> prompt;
     if (request.endpoint == Endpoint::Chat) {
         prompt = chat_prompt(request, vocab, chat_template);
@@ -43,8 +50,9 @@ std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab
         check_token_ids(request.prompt_tokens, vocab);
         prompt = request.prompt_tokens;
     } else {
-        // Special-token texts are recognised, so pre-formatted chat prompts work here too.
-        prompt = vocab.encode(request.prompt_text, std::nullopt, true);
+        // Text unless the client asks for special-token texts to be tokens (a pre-formatted
+        // chat prompt).
+        prompt = vocab.encode(request.prompt_text, std::nullopt, request.parse_special);
     }
     if (prompt.empty()) throw ApiError::invalid("The prompt is empty.", "prompt");
     return prompt;
@@ -72,6 +80,15 @@ std::vector<engine::GenerationRequest> make_generation_requests(const ParsedRequ
     const uint64_t seed = request.seed.value_or(random_seed);
     for (size_t i = 0; i < choices.size(); ++i) choices[i].sampling.seed = seed + i;
     return choices;
+}
+
+std::string echo_text(const ParsedRequest& request, const tok::Vocab& vocab) {
+    if (!request.echo) return {};
+    if (!request.prompt_is_tokens) return request.prompt_text;
+    tok::StreamingDetokenizer text(vocab, /*render_special=*/true);
+    std::string echo;
+    for (const int32_t id : request.prompt_tokens) echo += text.push(id);
+    return echo + text.flush();
 }
 
 }  // namespace ms::server

@@ -2,6 +2,7 @@
 // applied for chat), then one GenerationRequest per choice (n), each with its own seed.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
@@ -11,8 +12,10 @@
 
 namespace ms::server {
 
-// Throws ApiError (400) for token ids outside the vocabulary, an empty prompt, or a model
-// without a usable chat template.
+// Chat: special tokens come from the template only, never from message content. Completions:
+// text is text unless request.parse_special. Throws ApiError (400) for token ids outside the
+// vocabulary (in the prompt or logit_bias), an empty prompt, or a model without a usable chat
+// template.
 std::vector<int32_t> build_prompt(const ParsedRequest& request, const tok::Vocab& vocab,
                                   const tok::ChatTemplate& chat_template);
 
@@ -23,5 +26,9 @@ std::vector<engine::GenerationRequest> make_generation_requests(const ParsedRequ
                                                                 std::vector<int32_t> prompt,
                                                                 int32_t n_ctx,
                                                                 uint64_t random_seed);
+
+// What echo puts before each choice's text: the prompt as sent (token ids as their text, with
+// special tokens shown), or "" without echo.
+std::string echo_text(const ParsedRequest& request, const tok::Vocab& vocab);
 
 }  // namespace ms::server

@@ -1,6 +1,8 @@
 #include "server/request_parser.h"
 
+#include <charconv>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -194,6 +196,36 @@ void parse_stream(const json& body, ParsedRequest& request) {
     request.include_usage = boolean(*options, "include_usage").value_or(false);
 }
 
+int32_t bias_token(const std::string& key) {
+    int32_t id = -1;
+    const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), id);
+    if (error != std::errc() || end != key.data() + key.size() || id < 0)
+        throw ApiError::invalid("'logit_bias' keys must be token ids, got '" + key + "'.",
+                                "logit_bias");
+    return id;
+}
+
+float bias_value(const std::string& key, const json& value) {
+    if (!value.is_number() || !(value.get<double>() >= -100.0 && value.get<double>() <= 100.0))
+        throw ApiError::invalid("'logit_bias' values must be numbers between -100 and 100, got " +
+                                    value.dump() + " for token " + key + ".",
+                                "logit_bias");
+    return float(value.get<double>());
+}
+
+// OpenAI's {"token id": bias}. The ids are checked against the vocabulary with the prompt.
+std::vector<std::pair<int32_t, float>> parse_logit_bias(const json& body) {
+    const json* bias = find_field(body, "logit_bias");
+    if (!bias) return {};
+    if (!bias->is_object())
+        throw ApiError::invalid("'logit_bias' must be an object mapping token ids to biases.",
+                                "logit_bias");
+    std::map<int32_t, float> by_token;
+    for (const auto& item : bias->items())
+        by_token[bias_token(item.key())] = bias_value(item.key(), item.value());
+    return {by_token.begin(), by_token.end()};
+}
+
 void parse_sampling(const json& body, ParsedRequest& request) {
     auto& s = request.sampling;
     s.temperature = float(number_in(body, "temperature", 0.0, 2.0).value_or(1.0));
@@ -203,6 +235,7 @@ void parse_sampling(const json& body, ParsedRequest& request) {
     s.presence_penalty = float(number_in(body, "presence_penalty", -2.0, 2.0).value_or(0.0));
     s.frequency_penalty = float(number_in(body, "frequency_penalty", -2.0, 2.0).value_or(0.0));
     s.repetition_penalty = float(number_in(body, "repetition_penalty", 1e-6, 10.0).value_or(1.0));
+    s.logit_bias = parse_logit_bias(body);
     if (const json* seed = find_field(body, "seed")) {
         if (!seed->is_number_integer())
             throw ApiError::invalid("'seed' must be an integer.", "seed");
@@ -227,6 +260,43 @@ void parse_logprobs(const json& body, ParsedRequest& request, const RequestLimit
     if (top && !wanted)
         throw ApiError::invalid("'top_logprobs' needs 'logprobs' set to true.", "top_logprobs");
     if (wanted) request.top_logprobs = int32_t(top.value_or(0));
+}
+
+ApiError unsupported(const char* name, const std::string& why) {
+    return ApiError::invalid(std::string("'") + name + "' is not supported" + why + ".", name);
+}
+
+// Completions only: echo and parse_special. Chat has neither, so true there is an error.
+void parse_prompt_options(const json& body, ParsedRequest& request) {
+    const bool echo = boolean(body, "echo").value_or(false);
+    const bool parse_special = boolean(body, "parse_special").value_or(false);
+    if (request.endpoint == Endpoint::Chat) {
+        if (echo) throw unsupported("echo", " in chat completions");
+        if (parse_special) throw unsupported("parse_special", " in chat completions");
+        return;
+    }
+    if (echo && request.top_logprobs >= 0)
+        throw ApiError::invalid(
+            "'echo' with 'logprobs' is not supported: the prompt's log-probabilities are not "
+            "computed.",
+            "echo");
+    request.echo = echo;
+    request.parse_special = parse_special;
+}
+
+// Fields this server does not implement: ignoring them would answer another question with a
+// 200, so they are rejected unless their value changes nothing.
+void reject_unsupported(const json& body, const ParsedRequest& request) {
+    for (const char* name : {"tools", "tool_choice", "functions", "function_call"})
+        if (find_field(body, name)) throw unsupported(name, "");
+    const json* format = find_field(body, "response_format");
+    if (format && !(format->is_object() && format->value("type", json()) == "text"))
+        throw unsupported("response_format", " (only {\"type\": \"text\"})");
+    const json* suffix = find_field(body, "suffix");
+    if (suffix && *suffix != "") throw unsupported("suffix", "");
+    const auto best_of = integer_in(body, "best_of", 1, INT32_MAX);
+    if (best_of && *best_of != request.n)
+        throw unsupported("best_of", " other than 'n' (every choice generated is returned)");
 }
 
 void parse_lengths(const json& body, ParsedRequest& request, const RequestLimits& limits) {
@@ -258,6 +328,8 @@ ParsedRequest parse_request(Endpoint endpoint, std::string_view body, const Requ
     request.stop = parse_stop(parsed, limits);
     parse_sampling(parsed, request);
     parse_logprobs(parsed, request, limits);
+    parse_prompt_options(parsed, request);
+    reject_unsupported(parsed, request);
     request.ignore_eos = boolean(parsed, "ignore_eos").value_or(false);
     request.user = text(parsed, "user").value_or("");
     return request;

@@ -22,6 +22,8 @@ struct ParsedRequest {
     std::string prompt_text;                 // completion, given as text
     std::vector<int32_t> prompt_tokens;      // completion, given as token ids
     bool prompt_is_tokens = false;
+    bool parse_special = false;         // completion text: special-token texts in it are tokens
+    bool echo = false;                  // completions: the prompt comes before each choice's text
     std::optional<int32_t> max_tokens;  // absent: the endpoint's default
     int32_t n = 1;
     bool stream = false;
@@ -40,7 +42,8 @@ struct RequestLimits {
     int32_t max_top_logprobs = 20;
 };
 
-// Throws ApiError (400) for malformed JSON, wrong types, missing fields or values out of range.
+// Throws ApiError (400) for malformed JSON, wrong types, missing fields, values out of range,
+// and fields this server does not implement (tools, functions, best_of other than n, ...).
 ParsedRequest parse_request(Endpoint endpoint, std::string_view body,
                             const RequestLimits& limits = {});
 

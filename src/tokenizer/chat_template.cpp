@@ -24,104 +24,120 @@ std::string_view trim(std::string_view s) {
 
 using Messages = std::vector<ChatMessage>;
 
-std::string render_chatml(const Messages& messages, bool add_generation_prompt) {
-    std::string out;
-    for (const auto& m : messages) {
-        out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+// Collects a prompt as segments: the template's markup, in which special-token texts are
+// tokens, and message content, which is only ever text.
+class PromptWriter {
+public:
+    PromptWriter& markup(std::string_view text) { return append(text, true); }
+    PromptWriter& content(std::string_view text) { return append(text, false); }
+    std::vector<TextSegment> take() { return std::move(segments_); }
+
+private:
+    PromptWriter& append(std::string_view text, bool parse_special) {
+        if (text.empty()) return *this;
+        if (segments_.empty() || segments_.back().parse_special != parse_special)
+            segments_.push_back({{}, parse_special});
+        segments_.back().text.append(text);
+        return *this;
     }
-    if (add_generation_prompt) out += "<|im_start|>assistant\n";
-    return out;
+
+    std::vector<TextSegment> segments_;
+};
+
+void render_chatml(const Messages& messages, bool add_generation_prompt, PromptWriter& out) {
+    for (const auto& m : messages)
+        out.markup("<|im_start|>")
+            .markup(m.role)
+            .markup("\n")
+            .content(m.content)
+            .markup("<|im_end|>\n");
+    if (add_generation_prompt) out.markup("<|im_start|>assistant\n");
 }
 
 // [INST] turns with the system prompt in <<SYS>> inside the first one.
-std::string render_llama2(const Messages& messages) {
-    std::string out = "[INST] ";
+void render_llama2(const Messages& messages, PromptWriter& out) {
+    out.markup("[INST] ");
     bool inside_turn = true;
     for (const auto& m : messages) {
         if (!inside_turn) {
-            out += "[INST] ";
+            out.markup("[INST] ");
             inside_turn = true;
         }
         if (m.role == "system") {
-            out += "<<SYS>>\n" + m.content + "\n<</SYS>>\n\n";
+            out.markup("<<SYS>>\n").content(m.content).markup("\n<</SYS>>\n\n");
         } else if (m.role == "user") {
-            out += m.content + " [/INST]";
+            out.content(m.content).markup(" [/INST]");
         } else {
-            out += m.content + "</s>";
+            out.content(m.content).markup("</s>");
             inside_turn = false;
         }
     }
-    return out;
 }
 
-std::string render_llama3(const Messages& messages, bool add_generation_prompt) {
-    std::string out;
+void render_llama3(const Messages& messages, bool add_generation_prompt, PromptWriter& out) {
     for (const auto& m : messages) {
-        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n";
-        out.append(trim(m.content)).append("<|eot_id|>");
+        out.markup("<|start_header_id|>").markup(m.role).markup("<|end_header_id|>\n\n");
+        out.content(trim(m.content)).markup("<|eot_id|>");
     }
-    if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-    return out;
+    if (add_generation_prompt) out.markup("<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
 // Gemma has no system role: the system prompt opens the next user turn.
-std::string render_gemma(const Messages& messages, bool add_generation_prompt) {
-    std::string out;
+void render_gemma(const Messages& messages, bool add_generation_prompt, PromptWriter& out) {
     std::string system;
     for (const auto& m : messages) {
         if (m.role == "system") {
             system.append(trim(m.content));
             continue;
         }
-        const std::string role = m.role == "assistant" ? "model" : m.role;
-        out += "<start_of_turn>" + role + "\n";
+        const std::string_view role =
+            m.role == "assistant" ? std::string_view("model") : std::string_view(m.role);
+        out.markup("<start_of_turn>").markup(role).markup("\n");
         if (!system.empty() && role != "model") {
-            out += system + "\n\n";
+            out.content(system).markup("\n\n");
             system.clear();
         }
-        out.append(trim(m.content)).append("<end_of_turn>\n");
+        out.content(trim(m.content)).markup("<end_of_turn>\n");
     }
-    if (add_generation_prompt) out += "<start_of_turn>model\n";
-    return out;
+    if (add_generation_prompt) out.markup("<start_of_turn>model\n");
 }
 
 // Mistral's v7 format ([SYSTEM_PROMPT] and [INST] blocks).
-std::string render_mistral(const Messages& messages) {
-    std::string out;
+void render_mistral(const Messages& messages, PromptWriter& out) {
     for (const auto& m : messages) {
         if (m.role == "system") {
-            out += "[SYSTEM_PROMPT] " + m.content + "[/SYSTEM_PROMPT]";
+            out.markup("[SYSTEM_PROMPT] ").content(m.content).markup("[/SYSTEM_PROMPT]");
         } else if (m.role == "user") {
-            out += "[INST] " + m.content + "[/INST]";
+            out.markup("[INST] ").content(m.content).markup("[/INST]");
         } else {
-            out += " " + m.content + "</s>";
+            out.markup(" ").content(m.content).markup("</s>");
         }
     }
-    return out;
 }
 
-std::string render_zephyr(const Messages& messages, bool add_generation_prompt) {
-    std::string out;
-    for (const auto& m : messages) {
-        out += "<|" + m.role + "|>\n" + m.content + "<|endoftext|>\n";
-    }
-    if (add_generation_prompt) out += "<|assistant|>\n";
-    return out;
+void render_zephyr(const Messages& messages, bool add_generation_prompt, PromptWriter& out) {
+    for (const auto& m : messages)
+        out.markup("<|").markup(m.role).markup("|>\n").content(m.content).markup("<|endoftext|>\n");
+    if (add_generation_prompt) out.markup("<|assistant|>\n");
 }
 
-std::string render_deepseek3(const Messages& messages, bool add_generation_prompt) {
-    std::string out;
+void render_deepseek3(const Messages& messages, bool add_generation_prompt, PromptWriter& out) {
     for (const auto& m : messages) {
         if (m.role == "system") {
-            out += m.content + "\n\n";
+            out.content(m.content).markup("\n\n");
         } else if (m.role == "user") {
-            out += "<｜User｜>" + m.content;
+            out.markup("<｜User｜>").content(m.content);
         } else if (m.role == "assistant") {
-            out += "<｜Assistant｜>" + m.content + "<｜end▁of▁sentence｜>";
+            out.markup("<｜Assistant｜>").content(m.content).markup("<｜end▁of▁sentence｜>");
         }
     }
-    if (add_generation_prompt) out += "<｜Assistant｜>";
-    return out;
+    if (add_generation_prompt) out.markup("<｜Assistant｜>");
+}
+
+std::string joined(const std::vector<TextSegment>& segments) {
+    std::string text;
+    for (const auto& s : segments) text += s.text;
+    return text;
 }
 
 }  // namespace
@@ -189,27 +205,40 @@ std::string_view chat_format_name(ChatFormat f) {
     return "unknown";
 }
 
-std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt) {
+std::vector<TextSegment> render_chat(ChatFormat format, const std::vector<ChatMessage>& messages,
+                                     bool add_generation_prompt) {
+    PromptWriter out;
     switch (format) {
         case ChatFormat::ChatML:
-            return render_chatml(messages, add_generation_prompt);
-        case ChatFormat::Llama2:
-            return render_llama2(messages);
-        case ChatFormat::Llama3:
-            return render_llama3(messages, add_generation_prompt);
-        case ChatFormat::Gemma:
-            return render_gemma(messages, add_generation_prompt);
-        case ChatFormat::Mistral:
-            return render_mistral(messages);
-        case ChatFormat::Zephyr:
-            return render_zephyr(messages, add_generation_prompt);
-        case ChatFormat::DeepSeek3:
-            return render_deepseek3(messages, add_generation_prompt);
-        case ChatFormat::Unknown:
+            render_chatml(messages, add_generation_prompt, out);
             break;
+        case ChatFormat::Llama2:
+            render_llama2(messages, out);
+            break;
+        case ChatFormat::Llama3:
+            render_llama3(messages, add_generation_prompt, out);
+            break;
+        case ChatFormat::Gemma:
+            render_gemma(messages, add_generation_prompt, out);
+            break;
+        case ChatFormat::Mistral:
+            render_mistral(messages, out);
+            break;
+        case ChatFormat::Zephyr:
+            render_zephyr(messages, add_generation_prompt, out);
+            break;
+        case ChatFormat::DeepSeek3:
+            render_deepseek3(messages, add_generation_prompt, out);
+            break;
+        case ChatFormat::Unknown:
+            throw std::invalid_argument("no built-in chat format for this template");
     }
-    throw std::invalid_argument("no built-in chat format for this template");
+    return out.take();
+}
+
+std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage>& messages,
+                                bool add_generation_prompt) {
+    return joined(render_chat(format, messages, add_generation_prompt));
 }
 
 namespace {
@@ -243,13 +272,24 @@ ChatTemplate ChatTemplate::of_model(const gguf::File& file, const Vocab& vocab) 
     return {.format = detect_chat_format(vocab), .default_system = {}};
 }
 
-std::string ChatTemplate::apply(const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt) const {
+std::vector<TextSegment> ChatTemplate::render(const std::vector<ChatMessage>& messages,
+                                              bool add_generation_prompt) const {
     if (default_system.empty() || (!messages.empty() && messages.front().role == "system"))
-        return apply_chat_template(format, messages, add_generation_prompt);
+        return render_chat(format, messages, add_generation_prompt);
     std::vector<ChatMessage> with_system{{"system", default_system}};
     with_system.insert(with_system.end(), messages.begin(), messages.end());
-    return apply_chat_template(format, with_system, add_generation_prompt);
+    return render_chat(format, with_system, add_generation_prompt);
+}
+
+std::string ChatTemplate::apply(const std::vector<ChatMessage>& messages,
+                                bool add_generation_prompt) const {
+    return joined(render(messages, add_generation_prompt));
+}
+
+std::vector<Token> ChatTemplate::tokenize(const Vocab& vocab,
+                                          const std::vector<ChatMessage>& messages,
+                                          bool add_generation_prompt) const {
+    return vocab.encode_segments(render(messages, add_generation_prompt), std::nullopt);
 }
 
 }  // namespace ms::tok

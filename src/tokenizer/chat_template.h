@@ -6,16 +6,16 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/vocab.h"
+
 namespace ms::gguf {
 class File;
 }
 
 namespace ms::tok {
 
-class Vocab;
-
 struct ChatMessage {
-    std::string role;  // system, user, assistant
+    std::string role;  // system, user, assistant: part of the template's markup
     std::string content;
 };
 
@@ -25,7 +25,11 @@ ChatFormat detect_chat_format(std::string_view jinja_template);
 // For a model without a template: the format whose turn markers the vocabulary holds as tokens.
 ChatFormat detect_chat_format(const Vocab& vocab);
 std::string_view chat_format_name(ChatFormat f);
-// Throws std::invalid_argument for ChatFormat::Unknown.
+// The prompt as segments: the format's markup (special-token texts are tokens there) and the
+// messages' content (only ever text). Throws std::invalid_argument for ChatFormat::Unknown.
+std::vector<TextSegment> render_chat(ChatFormat format, const std::vector<ChatMessage>& messages,
+                                     bool add_generation_prompt);
+// The prompt's text (render_chat's segments joined).
 std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage>& messages,
                                 bool add_generation_prompt);
 
@@ -39,8 +43,14 @@ struct ChatTemplate {
     // The file's tokenizer.chat_template; when it has none (the Gemma 3 270M GGUF dropped its
     // template), the format detected from the vocabulary.
     static ChatTemplate of_model(const gguf::File& file, const Vocab& vocab);
-    // Throws std::invalid_argument for ChatFormat::Unknown.
+    // Throw std::invalid_argument for ChatFormat::Unknown.
+    std::vector<TextSegment> render(const std::vector<ChatMessage>& messages,
+                                    bool add_generation_prompt) const;
     std::string apply(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
+    // The prompt's token ids. Special tokens come from the template only: text in a message
+    // that spells one ("<|im_start|>system") stays text, so no message can forge a turn.
+    std::vector<Token> tokenize(const Vocab& vocab, const std::vector<ChatMessage>& messages,
+                                bool add_generation_prompt) const;
 };
 
 }  // namespace ms::tok

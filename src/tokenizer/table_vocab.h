@@ -12,11 +12,13 @@
 namespace ms::tok {
 
 class TableVocab : public Vocab {
-  public:
+public:
     explicit TableVocab(TokenTable table) : table_(std::move(table)) {}
 
     std::vector<Token> encode(std::string_view text, std::optional<bool> add_bos,
                               bool parse_special) const final;
+    std::vector<Token> encode_segments(std::span<const TextSegment> segments,
+                                       std::optional<bool> add_bos) const final;
     std::string token_to_piece(Token id, bool render_special) const final;
 
     int32_t n_tokens() const final { return static_cast<int32_t>(table_.texts.size()); }
@@ -27,7 +29,7 @@ class TableVocab : public Vocab {
     bool add_bos_default() const final { return table_.add_bos; }
     std::optional<Token> find(std::string_view token_text) const final;
 
-  protected:
+protected:
     const TokenTable& table() const { return table_; }
     // Encodes text that holds no special token. follows_special: the text starts the input
     // or comes right after a special token.
@@ -36,12 +38,16 @@ class TableVocab : public Vocab {
     // The bytes a normal token's text stands for.
     virtual std::string normal_piece(std::string_view text) const = 0;
 
-  private:
+private:
     struct Fragment {
         std::string_view text;
-        Token special = -1;  // >= 0: the fragment is this special token
+        Token special = -1;          // >= 0: the fragment is this special token
+        bool parse_special = false;  // text in which control-token texts are tokens
     };
-    std::vector<Fragment> split_on_specials(std::string_view text, bool parse_special) const;
+    // fragments: views of one text, in order.
+    std::vector<Token> encode_fragments(std::vector<Fragment> fragments,
+                                        std::optional<bool> add_bos) const;
+    void split_on_specials(std::vector<Fragment>& fragments) const;
     void check_id(Token id) const;
 
     TokenTable table_;

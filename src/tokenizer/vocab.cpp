@@ -10,24 +10,49 @@
 namespace ms::tok {
 namespace {
 
-// Splits every text fragment around each occurrence of one special token's text.
+// Splits the text fragments that may hold this special token around each occurrence of it.
+// control: a control or unknown token, found only in fragments with parse_special.
 template <typename Fragment>
-void cut_out(std::vector<Fragment>& fragments, std::string_view special, Token id) {
+void cut_out(std::vector<Fragment>& fragments, std::string_view special, Token id, bool control) {
+    const auto searched = [&](const Fragment& f) {
+        return f.special < 0 && (f.parse_special || !control);
+    };
+    const bool present = std::any_of(fragments.begin(), fragments.end(), [&](const Fragment& f) {
+        return searched(f) && f.text.find(special) != std::string_view::npos;
+    });
+    if (!present) return;
     std::vector<Fragment> out;
     out.reserve(fragments.size());
     for (const Fragment& f : fragments) {
-        if (f.special >= 0) {
+        if (!searched(f)) {
             out.push_back(f);
             continue;
         }
         std::string_view rest = f.text;
         for (size_t at = rest.find(special); at != std::string_view::npos;
              at = rest.find(special)) {
-            if (at > 0) out.push_back({rest.substr(0, at)});
+            if (at > 0) out.push_back({rest.substr(0, at), -1, f.parse_special});
             out.push_back({special, id});
             rest.remove_prefix(at + special.size());
         }
-        if (!rest.empty()) out.push_back({rest});
+        if (!rest.empty()) out.push_back({rest, -1, f.parse_special});
+    }
+    fragments.swap(out);
+}
+
+// Neighbouring text fragments (views of one text, in order) become one: text that comes from
+// different segments is tokenized as the single text it is.
+template <typename Fragment>
+void join_texts(std::vector<Fragment>& fragments) {
+    std::vector<Fragment> out;
+    out.reserve(fragments.size());
+    for (const Fragment& f : fragments) {
+        if (!out.empty() && f.special < 0 && out.back().special < 0) {
+            std::string_view& text = out.back().text;
+            text = std::string_view(text.data(), text.size() + f.text.size());
+        } else {
+            out.push_back(f);
+        }
     }
     fragments.swap(out);
 }
@@ -50,27 +75,42 @@ std::string Vocab::decode(std::span<const Token> ids, bool render_special) const
 
 // Like llama.cpp: specials are cut out longest first, each everywhere in the remaining text.
 // User-defined tokens are always cut out; control and unknown ones only with parse_special.
-std::vector<TableVocab::Fragment> TableVocab::split_on_specials(std::string_view text,
-                                                                bool parse_special) const {
-    std::vector<Fragment> fragments;
-    if (!text.empty()) fragments.push_back({text});
-    for (Token id : table_.specials_longest_first) {
-        if (!parse_special && table_.has(id, TokenAttr(kAttrControl | kAttrUnknown))) continue;
-        const std::string& special = table_.texts[id];
-        const bool present = std::any_of(fragments.begin(), fragments.end(), [&](const auto& f) {
-            return f.special < 0 && f.text.find(special) != std::string_view::npos;
-        });
-        if (present) cut_out(fragments, special, id);
-    }
-    return fragments;
+void TableVocab::split_on_specials(std::vector<Fragment>& fragments) const {
+    for (Token id : table_.specials_longest_first)
+        cut_out(fragments, table_.texts[id], id,
+                table_.has(id, TokenAttr(kAttrControl | kAttrUnknown)));
 }
 
 std::vector<Token> TableVocab::encode(std::string_view text, std::optional<bool> add_bos,
                                       bool parse_special) const {
+    std::vector<Fragment> fragments;
+    if (!text.empty()) fragments.push_back({text, -1, parse_special});
+    return encode_fragments(std::move(fragments), add_bos);
+}
+
+std::vector<Token> TableVocab::encode_segments(std::span<const TextSegment> segments,
+                                               std::optional<bool> add_bos) const {
+    std::string joined;
+    for (const TextSegment& s : segments) joined += s.text;
+    std::vector<Fragment> fragments;
+    size_t at = 0;
+    for (const TextSegment& s : segments) {
+        if (!s.text.empty())
+            fragments.push_back(
+                {std::string_view(joined).substr(at, s.text.size()), -1, s.parse_special});
+        at += s.text.size();
+    }
+    return encode_fragments(std::move(fragments), add_bos);
+}
+
+std::vector<Token> TableVocab::encode_fragments(std::vector<Fragment> fragments,
+                                                std::optional<bool> add_bos) const {
     std::vector<Token> out;
     if (add_bos.value_or(table_.add_bos) && table_.bos >= 0) out.push_back(table_.bos);
+    split_on_specials(fragments);
+    join_texts(fragments);
     bool follows_special = true;
-    for (const Fragment& f : split_on_specials(text, parse_special)) {
+    for (const Fragment& f : fragments) {
         if (f.special >= 0) {
             out.push_back(f.special);
             follows_special = true;

@@ -17,6 +17,13 @@ namespace ms::tok {
 
 using Token = int32_t;
 
+// A piece of a text to tokenize. Special-token texts such as "<|im_start|>" become special
+// tokens only in segments that allow it: a chat template's own markup, never message content.
+struct TextSegment {
+    std::string text;
+    bool parse_special = false;
+};
+
 class Vocab {
 public:
     // Throws std::runtime_error naming what is missing or unsupported.
@@ -28,6 +35,10 @@ public:
     // such as "<|im_start|>" in the input.
     virtual std::vector<Token> encode(std::string_view text, std::optional<bool> add_bos,
                                       bool parse_special) const = 0;
+    // The segments joined, tokenized as one text (merges may cross segment boundaries), with
+    // special-token texts recognised only where they lie inside a segment with parse_special.
+    virtual std::vector<Token> encode_segments(std::span<const TextSegment> segments,
+                                               std::optional<bool> add_bos) const = 0;
     // The bytes a token stands for (byte tokens give their byte, "▁" becomes a space for
     // SentencePiece, byte-level symbols are mapped back). Control tokens give their text
     // only when render_special.

@@ -43,6 +43,19 @@ def chat_body(server, **fields):
     ({"messages": [{"role": "user"}]}, "messages[0].content"),
     ({"messages": []}, "messages"),
     ({"seed": "x"}, "seed"),
+    ({"logit_bias": {"abc": 1}}, "logit_bias"),
+    ({"logit_bias": {"5": 101}}, "logit_bias"),
+    ({"logit_bias": {"49152": 1}}, "logit_bias"),  # SmolLM2 has 49,152 tokens
+    ({"echo": True}, "echo"),
+    ({"parse_special": True}, "parse_special"),
+    # Not implemented: a 400 rather than a 200 that ignored them.
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
+    ({"tool_choice": "auto"}, "tool_choice"),
+    ({"functions": [{"name": "f", "parameters": {}}]}, "functions"),
+    ({"function_call": "auto"}, "function_call"),
+    ({"response_format": {"type": "json_object"}}, "response_format"),
+    ({"suffix": "!"}, "suffix"),
+    ({"best_of": 2}, "best_of"),
 ])
 def test_invalid_parameters_are_400(server, fields, param):
     status, _, body = server.request("POST", CHAT, chat_body(server, **fields))
@@ -50,6 +63,27 @@ def test_invalid_parameters_are_400(server, fields, param):
     error = error_of(body)
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    ({"suffix": " and so on."}, "suffix"),
+    ({"best_of": 3}, "best_of"),
+    ({"echo": True, "logprobs": 1}, "echo"),
+    ({"logit_bias": {"-1": 5}}, "logit_bias"),
+])
+def test_refused_completion_fields_through_openai_client(server, kwargs, param):
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client().completions.create(model=server.model, prompt="Hi", max_tokens=2, **kwargs)
+    assert caught.value.body["param"] == param
+
+
+def test_neutral_values_of_unsupported_fields_are_accepted(server):
+    client = server.client()
+    r = client.chat.completions.create(model=server.model, messages=[{"role": "user", "content": "hi"}],
+                                       max_tokens=2, response_format={"type": "text"})
+    assert r.choices[0].message.content is not None
+    r = client.completions.create(model=server.model, prompt="Hi", max_tokens=2, n=2, best_of=2, suffix="")
+    assert len(r.choices) == 2
 
 
 def test_invalid_parameter_through_openai_client(server):

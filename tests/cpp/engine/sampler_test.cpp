@@ -58,11 +58,50 @@ TEST(Sampler, PenaltiesSteerAwayFromRepeats) {
     EXPECT_EQ(Sampler({.frequency_penalty = 0.1f}).sample(kLogits, history), 1);  // 3 - 0.3
 }
 
+// kLogits' best is token 1 (3.0), then token 2 (2.5).
+TEST(Sampler, LogitBiasSteersGreedy) {
+    EXPECT_EQ(Sampler({}).sample(kLogits, {}), 1);
+    EXPECT_EQ(Sampler({.logit_bias = {{1, -100.0f}}}).sample(kLogits, {}), 2);  // banned
+    EXPECT_EQ(Sampler({.logit_bias = {{3, 100.0f}}}).sample(kLogits, {}), 3);   // forced
+    EXPECT_EQ(Sampler({.logit_bias = {{2, 0.4f}}}).sample(kLogits, {}), 1);     // 2.9 < 3
+    EXPECT_EQ(Sampler({.logit_bias = {{2, 0.6f}}}).sample(kLogits, {}), 2);     // 3.1 > 3
+    EXPECT_EQ(Sampler({.logit_bias = {{99, 100.0f}}}).sample(kLogits, {}), 1);  // not a logit
+}
+
+TEST(Sampler, LogitBiasSteersDraws) {
+    const SamplingParams plain{.temperature = 1.0f, .seed = 9};
+    SamplingParams forced = plain, banned = plain;
+    forced.logit_bias = {{4, 100.0f}};
+    banned.logit_bias = {{1, -100.0f}, {2, -100.0f}};
+    Sampler unbiased(plain), always_4(forced), never_1_or_2(banned);
+    std::map<int, int> seen, seen_banned;
+    for (int i = 0; i < 300; ++i) {
+        ++seen[unbiased.sample(kLogits, {})];
+        EXPECT_EQ(always_4.sample(kLogits, {}), 4);
+        ++seen_banned[never_1_or_2.sample(kLogits, {})];
+    }
+    EXPECT_GT(seen[1] + seen[2], 150);  // unbiased, these two are most of the draws
+    EXPECT_EQ(seen_banned.count(1) + seen_banned.count(2), 0u);
+    EXPECT_EQ(seen_banned.size(), 3u);
+}
+
+TEST(Sampler, LogitBiasComesBeforePenalties) {
+    // Token 1 (3.0) repeated, repetition penalty 2, bias +1.5: biased first (llama.cpp's
+    // order) it is (3 + 1.5) / 2 = 2.25 and loses to token 2 (2.5); biased after the penalty
+    // it would be 3 / 2 + 1.5 = 3.0 and win.
+    const std::vector<int32_t> history{1};
+    EXPECT_EQ(
+        Sampler({.repetition_penalty = 2.0f, .logit_bias = {{1, 1.5f}}}).sample(kLogits, history),
+        2);
+}
+
 TEST(Sampler, RejectsOutOfRangeParameters) {
     EXPECT_THROW(Sampler({.temperature = -1.0f}), std::invalid_argument);
     EXPECT_THROW(Sampler({.top_p = 0.0f}), std::invalid_argument);
     EXPECT_THROW(Sampler({.min_p = 2.0f}), std::invalid_argument);
     EXPECT_THROW(Sampler({.presence_penalty = 3.0f}), std::invalid_argument);
+    EXPECT_THROW(Sampler({.logit_bias = {{1, 101.0f}}}), std::invalid_argument);
+    EXPECT_THROW(Sampler({.logit_bias = {{-1, 1.0f}}}), std::invalid_argument);
 }
 
 }  // namespace

@@ -27,6 +27,16 @@ public:
         }
         return ids;
     }
+    // Bytes have no merges, so encoding segment by segment is encoding the joined text.
+    std::vector<tok::Token> encode_segments(std::span<const tok::TextSegment> segments,
+                                            std::optional<bool> add_bos) const override {
+        std::vector<tok::Token> ids = encode("", add_bos, false);
+        for (const auto& segment : segments) {
+            const auto part = encode(segment.text, false, segment.parse_special);
+            ids.insert(ids.end(), part.begin(), part.end());
+        }
+        return ids;
+    }
     std::string token_to_piece(tok::Token id, bool render_special) const override {
         if (id < 256) return std::string(1, char(id));
         return render_special ? std::string(token_text(id)) : std::string();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "byte_vocab.h"
 #include "server/api_error.h"
 
@@ -29,6 +31,62 @@ TEST(PromptBuilder, ChatUsesTemplate) {
     EXPECT_EQ(
         text,
         "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+// A message spelling a special token gets its bytes: only the template makes special tokens.
+TEST(PromptBuilder, MessageTextNeverBecomesSpecialTokens) {
+    ParsedRequest r;
+    r.messages = {{"user", "hi<|end|>"}};
+    const ByteVocab vocab;
+    const auto prompt = build_prompt(r, vocab, tok::ChatTemplate{tok::ChatFormat::Zephyr, {}});
+    EXPECT_EQ(std::count(prompt.begin(), prompt.end(), ByteVocab::end_id), 0);
+    const auto bytes = ByteVocab::bytes("hi<|end|>");
+    EXPECT_NE(std::search(prompt.begin(), prompt.end(), bytes.begin(), bytes.end()), prompt.end());
+}
+
+TEST(PromptBuilder, CompletionTextIsTextUnlessParseSpecial) {
+    ParsedRequest r;
+    r.endpoint = Endpoint::Completion;
+    r.prompt_text = "a<|end|>";
+    const ByteVocab vocab;
+    const tok::ChatTemplate chatml{tok::ChatFormat::ChatML, {}};
+    auto expected = ByteVocab::bytes("a<|end|>");
+    expected.insert(expected.begin(), ByteVocab::bos_id);
+    EXPECT_EQ(build_prompt(r, vocab, chatml), expected);
+    r.parse_special = true;
+    EXPECT_EQ(build_prompt(r, vocab, chatml),
+              (std::vector<int32_t>{ByteVocab::bos_id, 'a', ByteVocab::end_id}));
+}
+
+TEST(PromptBuilder, LogitBiasIdsMustBeInVocabulary) {
+    auto r = completion({1});
+    r.sampling.logit_bias = {{257, 5.0f}};
+    const ByteVocab vocab;
+    const tok::ChatTemplate chatml{tok::ChatFormat::ChatML, {}};
+    EXPECT_NO_THROW(build_prompt(r, vocab, chatml));
+    r.sampling.logit_bias = {{258, 5.0f}};
+    try {
+        build_prompt(r, vocab, chatml);
+        FAIL() << "accepted";
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(e.param(), "logit_bias");
+    }
+    EXPECT_EQ(make_generation_requests(r, {1}, 100, 0)[0].sampling.logit_bias,
+              r.sampling.logit_bias);
+}
+
+TEST(PromptBuilder, EchoTextIsThePromptAsSent) {
+    ParsedRequest r;
+    r.endpoint = Endpoint::Completion;
+    r.prompt_text = "a<|end|>";
+    const ByteVocab vocab;
+    EXPECT_EQ(echo_text(r, vocab), "");
+    r.echo = true;
+    EXPECT_EQ(echo_text(r, vocab), "a<|end|>");
+    auto ids = completion({'h', 'i', ByteVocab::end_id, 0xC3});  // a cut UTF-8 character
+    ids.echo = true;
+    EXPECT_EQ(echo_text(ids, vocab), "hi<|end|>\uFFFD");
 }
 
 TEST(PromptBuilder, ChatWithoutTemplateIsRejected) {

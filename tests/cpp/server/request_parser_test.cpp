@@ -166,5 +166,78 @@ TEST(RequestParser, RejectsBadPrompts) {
         "logprobs");
 }
 
+TEST(RequestParser, LogitBias) {
+    const auto r =
+        chat(R"({"model":"m",)" + messages + R"(,"logit_bias":{"50":-100,"7":2.5,"0":100}})");
+    EXPECT_EQ(r.sampling.logit_bias,
+              (std::vector<std::pair<int32_t, float>>{{0, 100.0f}, {7, 2.5f}, {50, -100.0f}}));
+    EXPECT_EQ(completion(R"({"model":"m","prompt":"p","logit_bias":{"3":1}})").sampling.logit_bias,
+              (std::vector<std::pair<int32_t, float>>{{3, 1.0f}}));
+    EXPECT_TRUE(
+        chat(R"({"model":"m",)" + messages + R"(,"logit_bias":{}})").sampling.logit_bias.empty());
+}
+
+TEST(RequestParser, RejectsBadLogitBias) {
+    for (const char* bias :
+         {R"([1])", R"({"x":1})", R"({"-1":1})", R"({"1.5":1})", R"({"":1})",
+          R"({"99999999999":1})", R"({"1":101})", R"({"1":-100.5})", R"({"1":"up"})"})
+        EXPECT_EQ(rejection(Endpoint::Chat,
+                            R"({"model":"m",)" + messages + R"(,"logit_bias":)" + bias + "}"),
+                  std::make_pair(400, std::string("logit_bias")))
+            << bias;
+}
+
+TEST(RequestParser, EchoAndParseSpecialAreCompletionOptions) {
+    const auto plain = completion(R"({"model":"m","prompt":"p"})");
+    EXPECT_FALSE(plain.echo);
+    EXPECT_FALSE(plain.parse_special);  // a text prompt is text unless asked
+    const auto r = completion(R"({"model":"m","prompt":"p","echo":true,"parse_special":true})");
+    EXPECT_TRUE(r.echo);
+    EXPECT_TRUE(r.parse_special);
+    EXPECT_EQ(
+        rejection(Endpoint::Completion, R"({"model":"m","prompt":"p","echo":true,"logprobs":0})"),
+        std::make_pair(400, std::string("echo")));
+    EXPECT_EQ(rejection(Endpoint::Chat, R"({"model":"m",)" + messages + R"(,"echo":true})"),
+              std::make_pair(400, std::string("echo")));
+    EXPECT_EQ(
+        rejection(Endpoint::Chat, R"({"model":"m",)" + messages + R"(,"parse_special":true})"),
+        std::make_pair(400, std::string("parse_special")));
+    EXPECT_FALSE(chat(R"({"model":"m",)" + messages + R"(,"echo":false})").echo);
+}
+
+// Fields that would be ignored are refused, on both endpoints, naming the field.
+TEST(RequestParser, RejectsUnsupportedFields) {
+    const std::pair<const char*, const char*> cases[] = {
+        {R"("tools":[{"type":"function","function":{"name":"f"}}])", "tools"},
+        {R"("tool_choice":"auto")", "tool_choice"},
+        {R"("functions":[{"name":"f"}])", "functions"},
+        {R"("function_call":"auto")", "function_call"},
+        {R"("response_format":{"type":"json_object"})", "response_format"},
+        {R"("response_format":"text")", "response_format"},
+        {R"("suffix":"end")", "suffix"},
+        {R"("best_of":2)", "best_of"},
+        {R"("n":2,"best_of":3)", "best_of"},
+        {R"("best_of":"2")", "best_of"},
+    };
+    for (const auto& [field, param] : cases) {
+        const std::string rest = std::string(",") + field + "}";
+        EXPECT_EQ(rejection(Endpoint::Chat, R"({"model":"m",)" + messages + rest),
+                  std::make_pair(400, std::string(param)))
+            << field;
+        EXPECT_EQ(rejection(Endpoint::Completion, R"({"model":"m","prompt":"p")" + rest),
+                  std::make_pair(400, std::string(param)))
+            << field;
+    }
+}
+
+// Values that change nothing are accepted.
+TEST(RequestParser, AcceptsNeutralValuesOfUnsupportedFields) {
+    for (const char* field :
+         {R"("response_format":{"type":"text"})", R"("suffix":"")", R"("suffix":null)",
+          R"("best_of":1)", R"("n":3,"best_of":3)", R"("tools":null)", R"("functions":null)"})
+        EXPECT_NO_THROW(completion(std::string(R"({"model":"m","prompt":"p",)") + field + "}"))
+            << field;
+}
+
 }  // namespace
 }  // namespace ms::server
