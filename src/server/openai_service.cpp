@@ -18,7 +18,7 @@ using nlohmann::json;
 constexpr std::string_view models_prefix = "/v1/models/";
 // Clients are told that the model is down, not which worker: the log names it.
 constexpr const char* kUnavailableMessage =
-    "The model cannot run requests now (a worker is down and being restarted); retry later.";
+    "The model is unavailable now (a worker is down and being restarted); retry later.";
 
 HttpResponse json_response(int status, const json& body) {
     return {status, "application/json", dump_json(body), {}};

@@ -122,6 +122,28 @@ def test_moving_experts_under_load_keeps_every_request_and_output(binary, tmp_pa
         assert server.stop() == 0, server.log_text()
 
 
+def test_rebalance_is_an_admin_route_and_checks_its_fields(binary, tmp_path, shm_prefix):
+    """Issue 22: `{"max_moves": "x"}` was a 500, and the route was open to anyone with no key file.
+    With --admin-key-file it takes an admin key only (without it, loopback clients only)."""
+    admin_keys = tmp_path / "admin.keys"
+    admin_keys.write_text("sk-admin\n")
+    server = Server(binary, MODEL, "-t", 1, "-c", 256, "--admin-key-file", admin_keys, "--deployment",
+                    experts_over_two_workers(tmp_path, shm_prefix))
+    try:
+        status, _, _ = server.request("POST", "/v1/experts/rebalance", {"max_moves": 1})
+        assert status == 401  # an API key is not an admin key
+        admin = {"Authorization": "Bearer sk-admin"}
+        for body in ({"max_moves": "x"}, {"allow_replication": 3}):
+            status, _, raw = server.request("POST", "/v1/experts/rebalance", body, headers=admin)
+            assert status == 400, raw
+            assert "max_moves must be an integer" in error_of(raw)["message"]
+        status, _, raw = server.request("POST", "/v1/experts/rebalance", {"max_moves": 1}, headers=admin)
+        assert status == 200, raw
+        assert server.request("GET", "/v1/experts")[0] == 200  # reading stays an API route
+    finally:
+        assert server.stop() == 0, server.log_text()
+
+
 def test_a_relaunched_expert_worker_is_given_the_live_placement(binary, tmp_path, shm_prefix):
     """The relaunched worker starts from the deployment's plan; the router must tell it the
     experts it holds now, or tokens of a moved expert would reach a worker without it."""

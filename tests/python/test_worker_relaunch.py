@@ -73,7 +73,7 @@ def refused_while_down(server, model) -> tuple:
     assert status == 503, body
     error = json.loads(body)
     assert "worker ffn/0" not in error["error"]["message"], error  # internal names stay in the log
-    assert "being restarted" in error["error"]["message"], error
+    assert "unavailable" in error["error"]["message"], error
     return headers, error
 
 
