@@ -36,7 +36,8 @@ for t in "${asan_tests[@]}"; do
 done
 MATRIXSERVE_BIN="$root/build-asan/apps/matrixserve/matrixserve" \
 MATRIXSERVE_MODEL="$root/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python/test_server_api.py tests/python/test_server_errors.py
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python/test_server_api.py tests/python/test_server_errors.py \
+    tests/python/test_server_hardening.py
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "fuzzing (${fuzz_seconds}s per target)"
