@@ -1,6 +1,7 @@
 """The server under an adversarial client and a careless operator (issue 22): oversized trailers,
 headers and URIs, the descriptor limit, a client that never reads its stream, a full queue, a
 stuck worker. Every case runs real processes and real sockets."""
+import contextlib
 import http.client
 import json
 import os
@@ -210,6 +211,26 @@ def test_a_request_that_waits_too_long_in_the_queue_gets_503(binary, model_path,
         assert srv.stop() == 0, srv.log_text()
 
 
+@contextlib.contextmanager
+def worker_stopped_mid_stream(srv, max_tokens):
+    """Starts a long stream, SIGSTOPs the worker once tokens flow; SIGCONT when done with it."""
+    outcome, started = {}, threading.Event()
+    stream = threading.Thread(target=long_stream, args=(srv, outcome, started),
+                              kwargs={"max_tokens": max_tokens})
+    stream.start()
+    assert started.wait(60)
+    worker = the_worker(srv)
+    os.kill(worker, signal.SIGSTOP)
+    outcome["stopped"] = time.monotonic()
+    try:
+        yield worker, stream, outcome
+    finally:
+        try:
+            os.kill(worker, signal.SIGCONT)
+        except ProcessLookupError:
+            pass  # killed and reaped by the supervisor
+
+
 def test_a_stopped_worker_fails_its_requests_and_is_relaunched(binary, model_path, tmp_path, shm_prefix,
                                                                report):
     """SIGSTOP of the FFN worker used to hang every stream with no bound while /health said ok.
@@ -217,33 +238,20 @@ def test_a_stopped_worker_fails_its_requests_and_is_relaunched(binary, model_pat
     fail, /health says 503, the worker is killed and relaunched, and serving resumes."""
     srv = Server(binary, model_path, "-t", 1, "-c", 2048, "--worker-timeout-ms", 3000,
                  "--deployment", attention_ffn(tmp_path, "shm", shm_prefix))
-    worker = None
     try:
-        outcome, started = {}, threading.Event()
-        stream = threading.Thread(target=long_stream, args=(srv, outcome, started),
-                                  kwargs={"max_tokens": 1000})
-        stream.start()
-        assert started.wait(60)
-        worker = the_worker(srv)
-        os.kill(worker, signal.SIGSTOP)
-        stopped = time.monotonic()
-        stream.join(30)
-        assert not stream.is_alive(), "the stream hangs behind a stopped worker"
-        assert outcome["error"] and "unavailable" in outcome["error"], outcome
-        failed_after = outcome["ended"] - stopped
-        assert failed_after < 15, outcome
-        back_after = wait_until_healthy(srv, timeout=60)
-        assert the_worker(srv) != worker
+        with worker_stopped_mid_stream(srv, max_tokens=1000) as (worker, stream, outcome):
+            stream.join(30)
+            assert not stream.is_alive(), "the stream hangs behind a stopped worker"
+            assert outcome["error"] and "unavailable" in outcome["error"], outcome
+            failed_after = outcome["ended"] - outcome["stopped"]
+            assert failed_after < 15, outcome
+            back_after = wait_until_healthy(srv, timeout=60)
+            assert the_worker(srv) != worker
         assert srv.client().completions.create(model=srv.model, prompt="Hi", max_tokens=4).choices
         assert "connection failed; killed it" in srv.log_text()
         report(f"stopped worker (timeout 3 s): its stream failed after {failed_after:.1f} s; serving again "
                f"{back_after:.1f} s later")
     finally:
-        if worker:
-            try:
-                os.kill(worker, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         assert srv.stop() == 0, srv.log_text()
 
 
@@ -254,28 +262,16 @@ def test_a_deadline_holds_while_a_step_is_stuck_and_sigterm_does_not_wait_for_it
     timeout rather than wait for the stopped worker."""
     srv = Server(binary, model_path, "-t", 1, "-c", 2048, "--request-timeout-ms", 6000,
                  "--worker-timeout-ms", 20000, "--deployment", attention_ffn(tmp_path, "shm", shm_prefix))
-    worker = None
     try:
-        outcome, started = {}, threading.Event()
-        stream = threading.Thread(target=long_stream, args=(srv, outcome, started),
-                                  kwargs={"max_tokens": 1900})
-        stream.start()
-        assert started.wait(60)
-        worker = the_worker(srv)
-        os.kill(worker, signal.SIGSTOP)
-        stream.join(20)
-        assert not stream.is_alive(), "the deadline did not hold while the step was stuck"
-        assert outcome["error"] is None and outcome["finish_reason"] == "length", outcome
-        srv.process.send_signal(signal.SIGTERM)
-        start = time.monotonic()
-        exit_status = srv.process.wait(60)
+        with worker_stopped_mid_stream(srv, max_tokens=1900) as (_, stream, outcome):
+            stream.join(20)
+            assert not stream.is_alive(), "the deadline did not hold while the step was stuck"
+            assert outcome["error"] is None and outcome["finish_reason"] == "length", outcome
+            srv.process.send_signal(signal.SIGTERM)
+            start = time.monotonic()
+            exit_status = srv.process.wait(60)
         report(f"deadline 6 s with the worker stopped: the stream ended with 'length'; SIGTERM exited "
                f"{exit_status} after {time.monotonic() - start:.1f} s (worker timeout 20 s)")
         assert exit_status == 0, srv.log_text()
     finally:
-        if worker:
-            try:
-                os.kill(worker, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         srv.stop()
