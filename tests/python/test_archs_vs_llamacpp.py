@@ -81,7 +81,7 @@ def reference(path):
 
 
 @pytest.mark.parametrize("model_file", MODEL_FILES)
-def test_teacher_forced_logits_match_llamacpp(tiny_models, model_file, binary, report):
+def test_teacher_forced_logits_match_llamacpp(tiny_models, model_file, binary, report, isa):
     path = tiny_models / f"{model_file}.gguf"
     tokens = random_tokens()
     theirs, spread = reference(path)

@@ -28,7 +28,7 @@ def run(gemma3_model_path, reference):
     return reference_run(gemma3_model_path, reference, TEXTS)
 
 
-def test_teacher_forced_top1_agreement(run, binary, gemma3_model_path, report):
+def test_teacher_forced_top1_agreement(run, binary, gemma3_model_path, report, isa):
     """Like SmolLM2, Gemma 3 under 8-bit activations is chaotic: llama.cpp with flash attention
     or an F16 KV cache agrees with its own plain run on only ~95% of top-1 tokens. So the
     yardstick is llama.cpp's variants on this CPU: ours within two points of the worst, every
@@ -40,7 +40,7 @@ def test_teacher_forced_top1_agreement(run, binary, gemma3_model_path, report):
     check_agreement(ours, run.bar)
 
 
-def test_greedy_generations_agree(reference, run, binary, gemma3_model_path, report):
+def test_greedy_generations_agree(reference, run, binary, gemma3_model_path, report, isa):
     """llama.cpp's own variants keep all 32 greedy tokens on only 2 of these 5 prompts
     (flash attention: common prefixes 27, 32, 31, 14, 32; F16 KV: 9, 32, 31, 20, 32), each
     first difference a near tie, and which prompts survive moves with float summation order
@@ -61,7 +61,8 @@ def test_perplexity_within_one_percent(binary, gemma3_model_path, report):
     assert abs(ours / theirs - 1) < 0.01
 
 
-def test_chat_about_the_capital_of_france(reference, run, binary, gemma3_model_path, report):
+def test_chat_about_the_capital_of_france(reference, run, binary, gemma3_model_path, report,
+                                          isa):
     """This is the pretrained Gemma 3 270M (no instruction tuning, no chat template in the
     file): greedy, it echoes the question under the chat format in llama.cpp too, and we must
     give llama.cpp's tokens up to a near tie (the continuation after the echo is a run of

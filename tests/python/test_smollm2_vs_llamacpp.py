@@ -29,7 +29,7 @@ def run(model_path, reference):
     return reference_run(model_path, reference, TEXTS)
 
 
-def test_teacher_forced_top1_agreement(run, binary, model_path, report):
+def test_teacher_forced_top1_agreement(run, binary, model_path, report, isa):
     """Q8-quantized activations make this model chaotic: a one-ulp change anywhere (a softmax
     summed in double instead of float) moves later logits by ~0.5. So the yardstick is llama.cpp
     against itself in numerically equivalent settings (flash attention, an F16 KV cache), on
@@ -41,7 +41,7 @@ def test_teacher_forced_top1_agreement(run, binary, model_path, report):
     check_agreement(ours, run.bar)
 
 
-def test_greedy_generations_agree(reference, run, binary, model_path, report):
+def test_greedy_generations_agree(reference, run, binary, model_path, report, isa):
     """32 greedy tokens per prompt equal llama.cpp's up to a near tie. How many prompts agree on
     all 32 is reported, not asserted: it depends on the CPU's summation order (llama.cpp's
     own variants keep all 32 on some prompts and part at a near tie on others)."""
@@ -61,7 +61,7 @@ def test_perplexity_within_one_percent(model_path, binary, report):
 QUESTION = "What is the capital of France?"
 
 
-def test_chat_answers_capital_of_france(reference, run, binary, model_path, report):
+def test_chat_answers_capital_of_france(reference, run, binary, model_path, report, isa):
     """Under its default system prompt this 135M model, greedy, opens with a near tie in
     llama.cpp ("L" 24.740 against "The" 24.651 on one CPU, the other way round on another):
     its answer starts "L'Étoile, la Marseillaise, ..." or "The capital ...". Our first token
