@@ -147,6 +147,13 @@ struct TokenGroup {
 };
 
 // Symmetric formats: sum of d_w * d_x * dot(q_w, q_x). Formats with a minimum add m_w * s_x.
+// Per (row, token) the order is llama.cpp's on x86 without AMX (ggml's AVX2 dot products and
+// llamafile's tinyBLAS, which keep it on AVX-512 CPUs too): eight float lanes, each the exact
+// sum of four products of a block converted to float, fused-multiply-added by d_w * d_x into
+// its lane block after block; the lanes summed at the end. A 512-bit register holds two rows
+// (S::kParts), never two blocks of one row, so every level sums a row exactly like that and
+// AVX-512 results equal AVX2's bit for bit (summing two blocks per register moved tiny Q8_0
+// models' logits by up to 0.7 from llama.cpp's on AVX-512 CPUs: docs/engine.md, "Numerics").
 // kRows weight rows against kTokens activation rows: each weight block is unpacked once for
 // all tokens, and the minimum terms of all tokens take one SSE lane each. Every (row, token)
 // pair goes through the same operations in the same order whatever kRows and kTokens are (the
@@ -154,64 +161,66 @@ struct TokenGroup {
 template <typename S, typename Block, int kRows, int kTokens>
 void dot_legacy(const std::byte* w_rows, int64_t stride, const std::byte* act, int64_t act_stride,
                 int64_t cols, float* y, int64_t y_stride) {
-    constexpr bool kHasMin = !Legacy<Block>::kSigned;
-    using Act = std::conditional_t<kHasMin, BlockQ8_1, BlockQ8_0>;
-    const RowGroup<Block, kRows> w(w_rows, stride);
-    const TokenGroup<Act, kTokens> x(act, act_stride);
-    const int64_t n_blocks = cols / kQK;
+    constexpr int kParts = S::kParts;  // rows per register
+    if constexpr (kRows % kParts != 0) {
+        // A row left over: the 256-bit kernel, whose per-row operations are the same.
+        return dot_legacy<typename S::Half, Block, kRows, kTokens>(w_rows, stride, act, act_stride,
+                                                                   cols, y, y_stride);
+    } else {
+        constexpr bool kHasMin = !Legacy<Block>::kSigned;
+        using Act = std::conditional_t<kHasMin, BlockQ8_1, BlockQ8_0>;
+        constexpr int kVectors = kRows / kParts;
+        const RowGroup<Block, kRows> w(w_rows, stride);
+        const TokenGroup<Act, kTokens> x(act, act_stride);
+        const int64_t n_blocks = cols / kQK;
 
-    typename S::F acc[kRows][kTokens];
-    __m128 min_sum[kRows];  // lane t: token t
-    for (int r = 0; r < kRows; ++r) {
-        min_sum[r] = _mm_setzero_ps();
-        for (int t = 0; t < kTokens; ++t) acc[r][t] = S::fzero();
-    }
-    int64_t b = 0;
-    for (; b + S::kParts <= n_blocks; b += S::kParts) {
-        typename S::I xq[kTokens];
-        for (int t = 0; t < kTokens; ++t)
-            xq[t] = S::combine([&](int i) { return load256(x.row[t][b + i].qs); });
-        // Scales broadcast once per token and once per row, multiplied per (row, token).
-        typename S::F x_scale[kTokens];
-        for (int t = 0; t < kTokens; ++t) {
-            float per_part[S::kParts];
-            for (int i = 0; i < S::kParts; ++i) per_part[i] = half_to_float(x.row[t][b + i].d);
-            x_scale[t] = S::broadcast_parts(per_part);
-        }
-        [[maybe_unused]] __m128 x_sum[S::kParts];
-        if constexpr (kHasMin)
-            for (int i = 0; i < S::kParts; ++i) x_sum[i] = x.halves(b + i, &Act::s);
-        for (int r = 0; r < kRows; ++r) {
-            const Block* wb = w.row[r] + b;
-            const auto wq = S::combine([&](int i) { return Legacy<Block>::quants(wb[i]); });
-            float w_per_part[S::kParts];
-            for (int i = 0; i < S::kParts; ++i) {
-                w_per_part[i] = half_to_float(wb[i].d);
-                if constexpr (kHasMin)
-                    min_sum[r] =
-                        _mm_fmadd_ps(_mm_set1_ps(half_to_float(wb[i].m)), x_sum[i], min_sum[r]);
-            }
-            const auto w_scale = S::broadcast_parts(w_per_part);
+        typename S::F acc[kVectors][kTokens];
+        __m128 min_sum[kRows];  // lane t: token t
+        for (int r = 0; r < kRows; ++r) min_sum[r] = _mm_setzero_ps();
+        for (int v = 0; v < kVectors; ++v)
+            for (int t = 0; t < kTokens; ++t) acc[v][t] = S::fzero();
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            // The token's block in every part, its scale broadcast once per token.
+            typename S::I xq[kTokens];
+            typename S::F x_scale[kTokens];
             for (int t = 0; t < kTokens; ++t) {
-                const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq[t])
-                                                         : S::dot_u8s8(S::zero(), wq, xq[t]);
-                acc[r][t] = S::fmadd(S::to_float(sums), S::fmul(w_scale, x_scale[t]), acc[r][t]);
+                const __m256i q = load256(x.row[t][b].qs);
+                xq[t] = S::combine([&](int) { return q; });
+                float per_part[kParts];
+                for (auto& d : per_part) d = half_to_float(x.row[t][b].d);
+                x_scale[t] = S::broadcast_parts(per_part);
+            }
+            [[maybe_unused]] __m128 x_sum;
+            if constexpr (kHasMin) x_sum = x.halves(b, &Act::s);
+            for (int v = 0; v < kVectors; ++v) {
+                const Block* wb[kParts];
+                for (int i = 0; i < kParts; ++i) wb[i] = w.row[kParts * v + i] + b;
+                const auto wq = S::combine([&](int i) { return Legacy<Block>::quants(*wb[i]); });
+                float w_per_part[kParts];
+                for (int i = 0; i < kParts; ++i) {
+                    w_per_part[i] = half_to_float(wb[i]->d);
+                    if constexpr (kHasMin)
+                        min_sum[kParts * v + i] = _mm_fmadd_ps(_mm_set1_ps(half_to_float(wb[i]->m)),
+                                                               x_sum, min_sum[kParts * v + i]);
+                }
+                const auto w_scale = S::broadcast_parts(w_per_part);
+                for (int t = 0; t < kTokens; ++t) {
+                    const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq[t])
+                                                             : S::dot_u8s8(S::zero(), wq, xq[t]);
+                    acc[v][t] = S::fmadd(S::to_float(sums), S::fmul(w_scale, x_scale[t]), acc[v][t]);
+                }
             }
         }
-    }
-    for (int r = 0; r < kRows; ++r) {
-        alignas(16) float mins[4];
-        _mm_store_ps(mins, min_sum[r]);
-        for (int t = 0; t < kTokens; ++t) y[t * y_stride + r] = S::hsum(acc[r][t]) + mins[t];
-    }
-    if constexpr (S::kParts > 1) {
-        if (b == n_blocks) return;
-        float tail[kTokens][kRows];
-        dot_legacy<typename S::Half, Block, kRows, kTokens>(
-            w_rows + b * int64_t(sizeof(Block)), stride, act + b * int64_t(sizeof(Act)), act_stride,
-            (n_blocks - b) * kQK, &tail[0][0], kRows);
-        for (int r = 0; r < kRows; ++r)
-            for (int t = 0; t < kTokens; ++t) y[t * y_stride + r] += tail[t][r];
+        for (int v = 0; v < kVectors; ++v) {
+            alignas(16) float mins[kParts][4];
+            for (int i = 0; i < kParts; ++i) _mm_store_ps(mins[i], min_sum[kParts * v + i]);
+            for (int t = 0; t < kTokens; ++t) {
+                float sums[kParts];
+                S::hsum_parts(acc[v][t], sums);
+                for (int i = 0; i < kParts; ++i)
+                    y[t * y_stride + kParts * v + i] = sums[i] + mins[i][t];
+            }
+        }
     }
 }
 

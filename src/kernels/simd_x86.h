@@ -71,6 +71,8 @@ struct Avx2Ops {
     static float hsum(F v) {
         return hsum128(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
     }
+    // The sum of each part's lanes (one part).
+    static void hsum_parts(F v, float* sums) { sums[0] = hsum(v); }
 };
 
 // u8 x s8 dot products accumulated into 32-bit lanes, with or without AVX-512 VNNI.
@@ -158,6 +160,11 @@ struct Avx512Dot {
     }
     static float hsum(F v) {
         return _mm512_reduce_add_ps(v);
+    }
+    // The sum of each 256-bit part's lanes, each summed as Avx2Ops::hsum does.
+    static void hsum_parts(F v, float* sums) {
+        sums[0] = Avx2Ops::hsum(_mm512_castps512_ps256(v));
+        sums[1] = Avx2Ops::hsum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
     }
 };
 #endif

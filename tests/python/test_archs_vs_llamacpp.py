@@ -1,9 +1,15 @@
 """Every architecture against llama.cpp on tiny seeded random-weight models written by
-scripts/make_tiny_models.py: teacher-forced over 64 random tokens, F32 files must agree on top-1
+scripts/make_tiny_models.py, teacher-forced over 64 random tokens. F32 files must agree on top-1
 at every position with logits within 1e-3 (or within llama.cpp's own spread between its batched
-and one-token paths, where that is wider: Gemma 3's GELU goes through an fp16 table), Q8_0 files on top-1 at >= 99% of positions. Broken
-files (unknown architecture, a missing tensor) must give a clear error, not a crash."""
+and one-token paths, where that is wider: Gemma 3's GELU goes through an fp16 table). Q8_0 files
+are chaotic (one 8-bit rounding that falls the other way moves later logits by up to ~5), so
+they are held to llama.cpp's own spread on this CPU, as the real models are (llamacpp_reference:
+ours within two points of its worst variant, misses near ties, logits within twice its spread).
+Where our summation order is llama.cpp's (AVX2 and AVX-512 CPUs) they are bit-identical
+(docs/engine.md, "Numerics"), which is reported. Broken files (unknown architecture, a missing
+tensor) must give a clear error, not a crash."""
 import dataclasses
+import functools
 import importlib.util
 import subprocess
 import sys
@@ -11,16 +17,14 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT
-from llamacpp_reference import (load_reference, our_logits, reference_logits,
-                                reference_logits_one_by_one, run_logits, top1_agreement,
-                                top1_margins)
+from llamacpp_reference import (agreement, check_agreement, load_reference, our_logits,
+                                reference_logits, reference_logits_one_by_one, run_logits,
+                                top1_agreement, top1_margins, yardstick)
 
 SCRIPT = ROOT / "scripts" / "make_tiny_models.py"
 N_POSITIONS = 64
 SEED = 3
 F32_MAX_LOGIT_DIFF = 1e-3
-QUANTIZED_MIN_AGREEMENT = 0.9
-QUANTIZED_MAX_LOGIT_DIFF = 1.0
 
 
 def load_script():
@@ -63,12 +67,24 @@ def random_tokens():
     return [1] + [int(t) for t in rng.integers(3, TINY.N_VOCAB, N_POSITIONS - 1)]
 
 
-@pytest.mark.parametrize("model_file", MODEL_FILES)
-def test_teacher_forced_logits_match_llamacpp(tiny_models, model_file, binary, report):
-    path = tiny_models / f"{model_file}.gguf"
+@functools.cache
+def reference(path):
+    """llama.cpp on the random tokens: its logits, and how far its own variants are from them
+    (one token at a time, and for Q8_0 flash attention and an F16 KV cache too)."""
     tokens = random_tokens()
     llm = load_reference(path, n_ctx=N_POSITIONS)
     theirs = reference_logits(llm, tokens)
+    if path.name.endswith(".F32.gguf"):
+        _, spread = top1_agreement([reference_logits_one_by_one(llm, tokens)], [theirs])
+        return theirs, spread
+    return theirs, yardstick(path, [tokens], [theirs], n_ctx=N_POSITIONS, one_by_one=True)
+
+
+@pytest.mark.parametrize("model_file", MODEL_FILES)
+def test_teacher_forced_logits_match_llamacpp(tiny_models, model_file, binary, report, isa):
+    path = tiny_models / f"{model_file}.gguf"
+    tokens = random_tokens()
+    theirs, spread = reference(path)
     assert np.isfinite(theirs).all()
     assert len(set(theirs.argmax(axis=1))) > N_POSITIONS // 4, "degenerate model: top-1 barely varies"
     ours, _ = our_logits(binary, path, tokens)
@@ -78,18 +94,13 @@ def test_teacher_forced_logits_match_llamacpp(tiny_models, model_file, binary, r
            f"(llama.cpp's smallest top-1 margin {top1_margins(theirs).min():.3f}; at misses "
            f"{', '.join(f'{m:.3f}' for m in top1_margins(theirs)[misses])})")
     if model_file.endswith(".F32"):
-        _, self_spread = top1_agreement([reference_logits_one_by_one(llm, tokens)], [theirs])
         report(f"tiny {model_file:22} llama.cpp batched vs one token at a time: "
-               f"max |logit diff| {self_spread:.2e}")
+               f"max |logit diff| {spread:.2e}")
         assert agree == N_POSITIONS
-        assert max_diff < max(F32_MAX_LOGIT_DIFF, self_spread)
+        assert max_diff < max(F32_MAX_LOGIT_DIFF, spread)
     else:
-        # 8-bit activations make these random models chaotic: one rounding step that falls the
-        # other way moves later logits by up to ~0.7 (docs/engine.md, "Numerics"), so a miss is
-        # allowed where llama.cpp's own top-1 margin is within that spread.
-        assert agree >= QUANTIZED_MIN_AGREEMENT * N_POSITIONS
-        assert max_diff < QUANTIZED_MAX_LOGIT_DIFF
-        assert (top1_margins(theirs)[misses] < max_diff).all()
+        report(f"tiny {model_file:22} llama.cpp against itself: {spread.describe()}")
+        check_agreement(agreement([ours], [theirs]), spread)
 
 
 def write_variant(model, directory, tag):

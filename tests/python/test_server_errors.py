@@ -212,6 +212,12 @@ def test_queue_full_is_429_with_retry_after(binary, model_path, report):
 
 def test_sigterm_drains_then_exits_0(binary, model_path):
     srv = Server(binary, model_path, "--kv-blocks", 64, "-t", 2)
+    # The accepted request must outlast the checks of the drain below (a few tenths of a second)
+    # on any CPU: about four seconds of decoding at this machine's speed, at least 96 tokens.
+    start = time.monotonic()
+    srv.client().completions.create(model=srv.model, prompt="Count:", max_tokens=16, temperature=0,
+                                    extra_body={"ignore_eos": True})
+    n_tokens = max(96, int(4 * 16 / (time.monotonic() - start)))
     idle = http.client.HTTPConnection(srv.host, srv.port, timeout=30)
     idle.request("GET", "/health")
     first = idle.getresponse()
@@ -221,8 +227,9 @@ def test_sigterm_drains_then_exits_0(binary, model_path):
 
     def long_request():
         client = srv.client()
-        result["response"] = client.completions.create(model=srv.model, prompt="Count:", max_tokens=96,
-                                                       temperature=0)
+        result["response"] = client.completions.create(model=srv.model, prompt="Count:",
+                                                       max_tokens=n_tokens, temperature=0,
+                                                       extra_body={"ignore_eos": True})
 
     worker = threading.Thread(target=long_request)
     worker.start()
@@ -241,5 +248,5 @@ def test_sigterm_drains_then_exits_0(binary, model_path):
     assert refused.status == 503
     refused.read()
     worker.join(timeout=60)
-    assert result["response"].usage.completion_tokens == 96  # the accepted request finished
+    assert result["response"].usage.completion_tokens == n_tokens  # the accepted request finished
     assert srv.process.wait(timeout=30) == 0

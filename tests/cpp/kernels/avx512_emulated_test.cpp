@@ -56,6 +56,14 @@ TEST(EmulatedAvx512, AgreesWithScalar) {
         }
 }
 
+// On AVX-512 CPUs without AMX llama.cpp sums the legacy formats as it does on AVX2; so do ours.
+TEST(EmulatedAvx512, LegacyFormatsBitIdenticalToAvx2) {
+    if (detected_isa() < Isa::Avx2) GTEST_SKIP() << "no AVX2 to compare with";
+    std::mt19937 rng(14);
+    check_legacy_equals_avx2(emulated_avx512_dot_rows, emulated_avx512_dot_tokens, rng);
+    check_legacy_equals_avx2(emulated_avx512_vnni_dot_rows, emulated_avx512_vnni_dot_tokens, rng);
+}
+
 TEST(EmulatedAvx512, TokensMatchScalarAndRowsPerToken) {
     std::mt19937 rng(12);
     check_dot_tokens(emulated_avx512_dot_rows, emulated_avx512_dot_tokens, rng);

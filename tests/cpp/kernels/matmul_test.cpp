@@ -110,6 +110,14 @@ TEST(DotTokens, Avx512MatchesScalarAndRowsPerToken) {
         check_dot_tokens(avx512_vnni_dot_rows, avx512_vnni_dot_tokens, rng);
 }
 
+TEST(DotTokens, Avx512LegacyFormatsBitIdenticalToAvx2) {
+    if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 (see the emulated test)";
+    std::mt19937 rng(13);
+    check_legacy_equals_avx2(avx512_dot_rows, avx512_dot_tokens, rng);
+    if (detected_isa() >= Isa::Avx512Vnni)
+        check_legacy_equals_avx2(avx512_vnni_dot_rows, avx512_vnni_dot_tokens, rng);
+}
+
 // A batch of tokens gives, bit for bit, what the tokens give one at a time (the serving
 // engine batches sequences and must not change their outputs).
 TEST(Matmul, BatchedTokensBitIdenticalToOneAtATime) {

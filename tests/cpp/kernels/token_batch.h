@@ -85,4 +85,31 @@ inline void check_dot_tokens(DotRows (*rows_table)(DType), DotTokens (*tokens_ta
     }
 }
 
+// The legacy 32-element formats (Q4_0 ... Q8_0): kernels of another ISA give the AVX2
+// kernels' results bit for bit, rows and tokens alike (per row and token the float steps are
+// llama.cpp's x86 order; dot_x86_impl.h, dot_legacy).
+inline const DType kLegacyTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                                     DType::Q8_0};
+
+inline void check_legacy_equals_avx2(DotRows (*rows_table)(DType), DotTokens (*tokens_table)(DType),
+                                     std::mt19937& rng) {
+    for (DType type : kLegacyTypes)
+        for (int64_t cols : test_cols(type))
+            for (int64_t rows : kTestRows)
+                for (int64_t n_tokens : kTestTokens) {
+                    SCOPED_TRACE(::testing::Message()
+                                 << dtype_name(type) << " rows=" << rows << " cols=" << cols
+                                 << " tokens=" << n_tokens);
+                    const RandomMatrix w(type, rows, cols, rng);
+                    const TokenBatch x(type, cols, n_tokens, rng);
+                    const auto expected = run_dot_tokens(avx2_dot_tokens(type), w, x);
+                    const auto tokens = run_dot_tokens(tokens_table(type), w, x);
+                    ASSERT_EQ(0, std::memcmp(tokens.data(), expected.data(),
+                                             expected.size() * sizeof(float)));
+                    const auto rows_alone = run_dot_rows_per_token(rows_table(type), w, x);
+                    ASSERT_EQ(0, std::memcmp(rows_alone.data(), expected.data(),
+                                             expected.size() * sizeof(float)));
+                }
+}
+
 }  // namespace ms::kernels::test_data
