@@ -35,11 +35,14 @@ void check_generation_requests(const ms::server::ParsedRequest& parsed,
             if (id >= vocab.n_tokens()) __builtin_trap();
     }
     if (!parsed.echo && !ms::server::echo_text(parsed, vocab).empty()) __builtin_trap();
-    // Replays the prompt as if generated: no stop string may reach the client.
-    ms::server::ChoiceDecoder decoder(vocab, parsed.stop, false);
+    // Replays the prompt as if generated (up to an end-of-generation token, where the engine
+    // would end it): no stop string may reach the client.
+    ms::server::ChoiceDecoder decoder(vocab, parsed.stop);
     std::string text;
     for (const int32_t id : prompt)
-        if (decoder.push(id, text) != ms::server::ChoiceDecoder::Step::Continue) break;
+        if (vocab.is_end_of_generation(id) ||
+            decoder.push(id, text) != ms::server::ChoiceDecoder::Step::Continue)
+            break;
     text += decoder.finish();
     for (const auto& stop : parsed.stop)
         if (text.find(stop) != std::string::npos) __builtin_trap();

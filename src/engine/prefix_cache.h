@@ -30,9 +30,8 @@ public:
     void release(int32_t block);
 
     int32_t n_total() const { return int32_t(blocks_.size()); }
-    int32_t n_used() const { return n_used_; }                   // referenced
-    int32_t n_cached() const { return int32_t(lru_.size()); }    // unreferenced, named
-    int32_t n_available() const { return n_total() - n_used_; }  // free + cached
+    int32_t n_used() const { return n_used_; }                 // referenced
+    int32_t n_cached() const { return int32_t(lru_.size()); }  // unreferenced, named
 
 private:
     struct Block {

@@ -8,7 +8,7 @@
 namespace ms::gguf {
 
 class ByteSource {
-  public:
+public:
     // Maps the whole file read-only. Throws Error (without the path; File::open adds it).
     static ByteSource map_file(const std::string& path);
     // Copies bytes into a page-aligned buffer, so tensor data is as aligned as in a mapping.
@@ -22,7 +22,7 @@ class ByteSource {
 
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
 
-  private:
+private:
     enum class Kind { kEmpty, kMapped, kHeap };
     ByteSource(Kind kind, uint8_t* data, size_t size) : kind_(kind), data_(data), size_(size) {}
     void release() noexcept;

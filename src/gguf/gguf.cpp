@@ -231,7 +231,7 @@ struct Contents {
 
 // Parses an image section by section.
 class Parser {
-  public:
+public:
     explicit Parser(std::span<const uint8_t> bytes) : bytes_(bytes), reader_(bytes) {}
 
     Contents parse() && {
@@ -248,7 +248,7 @@ class Parser {
         return std::move(file_);
     }
 
-  private:
+private:
     void parse_magic_and_version() {
         const auto magic = reader_.read<std::array<uint8_t, 4>>();
         if (magic != kMagic)

@@ -17,7 +17,7 @@ namespace ms::gguf {
 static_assert(std::endian::native == std::endian::little, "GGUF is read without byte swapping");
 
 class Reader {
-  public:
+public:
     explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
 
     // What is being read, for error messages ("tensor info 3 ('blk.0.attn_q.weight')").
@@ -51,7 +51,7 @@ class Reader {
         throw Error(fmt::format("gguf: {} while reading {}", problem, context_));
     }
 
-  private:
+private:
     void require(uint64_t n) const {
         if (n > remaining()) throw Error(fmt::format("gguf: truncated while reading {}", context_));
     }

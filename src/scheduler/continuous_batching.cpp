@@ -10,7 +10,7 @@ int64_t kv_reservation(const SequenceState& s) {
 }
 
 class ContinuousBatching final : public BatchPolicy {
-  public:
+public:
     void plan_step(std::span<const SequenceState> running, std::span<const SequenceState> waiting,
                    const StepLimits& limits, StepPlan& plan) const override {
         plan.tokens.assign(running.size(), 0);

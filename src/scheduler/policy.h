@@ -38,7 +38,7 @@ struct StepPlan {
 };
 
 class BatchPolicy {
-  public:
+public:
     virtual ~BatchPolicy() = default;
     // running: sequences holding KV; waiting: queued in arrival order (never reordered).
     virtual void plan_step(std::span<const SequenceState> running,

@@ -2,13 +2,11 @@
 
 namespace ms::server {
 
-ChoiceDecoder::ChoiceDecoder(const tok::Vocab& vocab, std::vector<std::string> stops,
-                             bool ignore_eos)
-    : vocab_(vocab), detokenizer_(vocab), stop_(std::move(stops)), ignore_eos_(ignore_eos) {}
+ChoiceDecoder::ChoiceDecoder(const tok::Vocab& vocab, std::vector<std::string> stops)
+    : detokenizer_(vocab), stop_(std::move(stops)) {}
 
 ChoiceDecoder::Step ChoiceDecoder::push(int32_t token, std::string& text_out) {
     if (stop_.matched()) return Step::StopString;
-    if (!ignore_eos_ && vocab_.is_end_of_generation(token)) return Step::EndOfGeneration;
     text_out += stop_.push(detokenizer_.push(token));
     return stop_.matched() ? Step::StopString : Step::Continue;
 }

@@ -1,6 +1,7 @@
 // Turns one choice's generated tokens into the text the client sees: streaming detokenization,
-// stop strings, end-of-generation tokens. Runs on the engine thread inside on_token, because
-// only there can it end the request with reason Stop (by returning false).
+// stop strings. Runs on the engine thread inside on_token, because only there can it end the
+// request with reason Stop (by returning false). End-of-generation tokens never reach it: the
+// engine ends the request on them before on_token (unless ignore_eos, when they are text).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -13,20 +14,17 @@ namespace ms::server {
 
 class ChoiceDecoder {
 public:
-    ChoiceDecoder(const tok::Vocab& vocab, std::vector<std::string> stops, bool ignore_eos);
+    ChoiceDecoder(const tok::Vocab& vocab, std::vector<std::string> stops);
 
-    enum class Step { Continue, StopString, EndOfGeneration };
-    // Appends the text now safe to send to text_out. Anything but Continue ends generation;
-    // an end-of-generation token adds no text.
+    enum class Step { Continue, StopString };
+    // Appends the text now safe to send to text_out. StopString ends generation.
     Step push(int32_t token, std::string& text_out);
     // The rest of the text once generation has ended.
     std::string finish();
 
 private:
-    const tok::Vocab& vocab_;
     tok::StreamingDetokenizer detokenizer_;
     StopMatcher stop_;
-    bool ignore_eos_;
 };
 
 }  // namespace ms::server

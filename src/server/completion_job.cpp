@@ -136,8 +136,7 @@ void CompletionJob::on_deadline() {
 }
 
 engine::RequestCallbacks CompletionJob::callbacks_for(int32_t index) {
-    auto decoder =
-        std::make_shared<ChoiceDecoder>(context_.vocab, request_.stop, request_.ignore_eos);
+    auto decoder = std::make_shared<ChoiceDecoder>(context_.vocab, request_.stop);
     const bool logprobs = request_.top_logprobs >= 0;
     engine::RequestCallbacks callbacks;
     callbacks.on_token = [self = shared_from_this(), decoder, index,
@@ -145,8 +144,7 @@ engine::RequestCallbacks CompletionJob::callbacks_for(int32_t index) {
         TokenDelta delta;
         delta.time = Clock::now();
         const auto step = decoder->push(event.token, delta.text);
-        delta.has_token = step != ChoiceDecoder::Step::EndOfGeneration;
-        if (logprobs && delta.has_token) delta.token = event;
+        if (logprobs) delta.token = event;
         self->channel_->post([self, index, delta = std::move(delta)]() mutable {
             self->on_token(index, std::move(delta));
         });
@@ -166,7 +164,7 @@ engine::RequestCallbacks CompletionJob::callbacks_for(int32_t index) {
 void CompletionJob::on_token(int32_t index, TokenDelta delta) {
     if (abandoned_) return;
     auto& choice = choices_[size_t(index)];
-    if (!delta.has_token || choice.finished) return;
+    if (choice.finished) return;
     record_timing(choice, delta.time);
     std::vector<engine::TokenEvent> tokens;
     if (request_.top_logprobs >= 0) tokens.push_back(std::move(delta.token));

@@ -43,7 +43,6 @@ private:
     struct TokenDelta {
         std::string text;
         engine::TokenEvent token;
-        bool has_token = false;  // false for an end-of-generation token, which is not shown
         Clock::time_point time;
     };
     struct ChoiceState {

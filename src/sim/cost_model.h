@@ -44,7 +44,7 @@ struct StepCost {
 };
 
 class CostModel {
-  public:
+public:
     CostModel(const Deployment& d, const PoolSpec& pool);
 
     // One step of an instance whose DP groups carry `groups` (one entry per group).
@@ -59,7 +59,7 @@ class CostModel {
     double kv_bytes_per_token() const;                      // all layers, one attention device
     double weight_bytes_per_device() const;
 
-  private:
+private:
     struct Stages {                 // one layer of one micro-batch
         double attention_side = 0;  // attention, projections, local FFN, vector work
         double expert_side = 0;     // routed experts when they run on separate devices

@@ -33,7 +33,7 @@ void Group::pop_front(size_t n) {
 // Tokens produced at times; the sustained rate is measured between 10% and 90% of the total
 // so that ramp-up and the draining tail do not count.
 class TokenSeries {
-  public:
+public:
     void add(double t, int64_t tokens) {
         if (tokens == 0) return;
         total_ += tokens;
@@ -41,7 +41,7 @@ class TokenSeries {
     }
     double sustained_rate() const;
 
-  private:
+private:
     std::vector<std::pair<double, int64_t>> points_;
     int64_t total_ = 0;
 };
@@ -88,11 +88,11 @@ struct Event {
 };
 
 class Simulation {
-  public:
+public:
     Simulation(const Deployment& d, const scheduler::BatchPolicy& policy);
     SimResult run();
 
-  private:
+private:
     void add_pool(const PoolSpec& spec);
     void handle(const Event& e);
     void arrive(uint32_t id, int pool, double t);

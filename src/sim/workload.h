@@ -18,7 +18,7 @@ struct Request {
 
 // Small, fast and reproducible (splitmix64): the simulator draws one number per decoded token.
 class Rng {
-  public:
+public:
     explicit Rng(uint64_t seed) : state_(seed) {}
     uint64_t next() {
         uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
@@ -28,7 +28,7 @@ class Rng {
     }
     double uniform() { return double(next() >> 11) * 0x1.0p-53; }
 
-  private:
+private:
     uint64_t state_;
 };
 

@@ -9,7 +9,7 @@
 namespace ms::sim {
 
 class Fields {
-  public:
+public:
     Fields(const YAML::Node& node, std::string path);
 
     bool has(const char* key) const { return static_cast<bool>(node_[key]); }
@@ -25,7 +25,7 @@ class Fields {
     const YAML::Node& node() const { return node_; }
     [[noreturn]] void fail(const char* key, const std::string& why) const;
 
-  private:
+private:
     double number(const char* key) const;
 
     YAML::Node node_;

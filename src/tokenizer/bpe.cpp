@@ -15,7 +15,7 @@ namespace {
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes
 // for U+0100 upwards in byte order.
 class ByteSymbols {
-  public:
+public:
     ByteSymbols() {
         uint32_t next_extra = 256;
         for (int b = 0; b < 256; ++b) {
@@ -30,7 +30,7 @@ class ByteSymbols {
     // -1 when cp stands for no byte.
     int byte(uint32_t cp) const { return cp < byte_of_.size() ? byte_of_[cp] : -1; }
 
-  private:
+private:
     std::array<std::string, 256> symbol_;
     std::array<int16_t, 256 + 68> byte_of_{};
 };
@@ -43,14 +43,14 @@ const ByteSymbols& byte_symbols() {
 using MergeRanks = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
 class BytePairVocab final : public TableVocab {
-  public:
+public:
     BytePairVocab(TokenTable table, MergeRanks ranks, PreTokenizer pre, bool ignore_merges)
         : TableVocab(std::move(table)),
           ranks_(std::move(ranks)),
           pre_(std::move(pre)),
           ignore_merges_(ignore_merges) {}
 
-  private:
+private:
     void encode_text(std::string_view text, bool, std::vector<Token>& out) const override {
         for (const std::string& word : pre_.split(text)) encode_word(spell_bytes(word), out);
     }

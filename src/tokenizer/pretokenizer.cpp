@@ -93,7 +93,7 @@ std::optional<PreTokenizerSpec> pre_tokenizer_spec(std::string_view name) {
 }
 
 class PreTokenizer::Pattern {
-  public:
+public:
     explicit Pattern(const std::string& source) {
         const std::string pattern = with_nel_as_space(source);
         int error = 0;
@@ -143,7 +143,7 @@ class PreTokenizer::Pattern {
         if (unmatched_from < length) out.emplace_back(span.first + unmatched_from, span.second);
     }
 
-  private:
+private:
     pcre2_code* code_ = nullptr;
 };
 

@@ -20,7 +20,7 @@ struct PreTokenizerSpec {
 std::optional<PreTokenizerSpec> pre_tokenizer_spec(std::string_view name);
 
 class PreTokenizer {
-  public:
+public:
     explicit PreTokenizer(const std::vector<std::string>& patterns);  // throws on a bad pattern
     PreTokenizer(PreTokenizer&&) noexcept;
     ~PreTokenizer();
@@ -29,7 +29,7 @@ class PreTokenizer {
     // sequence becomes U+FFFD. Unmatched runs between matches are words too.
     std::vector<std::string> split(std::string_view text) const;
 
-  private:
+private:
     class Pattern;
     std::vector<std::unique_ptr<Pattern>> patterns_;
 };

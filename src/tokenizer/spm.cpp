@@ -24,13 +24,13 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
 }
 
 class SentencePieceVocab final : public TableVocab {
-  public:
+public:
     SentencePieceVocab(TokenTable table, bool add_space_prefix)
         : TableVocab(std::move(table)), add_space_prefix_(add_space_prefix) {
         for (int b = 0; b < 256; ++b) byte_tokens_[b] = find_byte_token(static_cast<uint8_t>(b));
     }
 
-  private:
+private:
     void encode_text(std::string_view text, bool follows_special,
                      std::vector<Token>& out) const override;
     std::string normal_piece(std::string_view text) const override {

@@ -46,11 +46,6 @@ public:
         arrived_.notify_all();
     }
 
-    void drop_from(int source) {
-        std::lock_guard lock(mutex_);
-        std::erase_if(queues_, [&](const auto& entry) { return entry.first.first == source; });
-    }
-
     void drop_all() {
         std::lock_guard lock(mutex_);
         queues_.clear();

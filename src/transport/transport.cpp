@@ -1,7 +1,6 @@
 #include "transport/transport.h"
 
 #include <atomic>
-#include <cstring>
 #include <string_view>
 
 namespace ms::transport {
@@ -132,22 +131,6 @@ std::unique_ptr<Transport> make_transport(const PeerTable& table, int rank,
     }
     throw TransportError(TransportError::Kind::invalid_argument, -1,
                          "transport: unknown scheme in address '" + std::string(first) + "'");
-}
-
-Bytes to_bytes(std::span<const float> values) {
-    Bytes bytes(values.size_bytes());
-    if (!values.empty()) std::memcpy(bytes.data(), values.data(), values.size_bytes());
-    return bytes;
-}
-
-std::vector<float> floats_from_bytes(std::span<const std::byte> bytes) {
-    if (bytes.size() % sizeof(float) != 0)
-        throw TransportError(TransportError::Kind::invalid_argument, -1,
-                             "transport: " + std::to_string(bytes.size()) +
-                                 " bytes is not a whole number of floats");
-    std::vector<float> values(bytes.size() / sizeof(float));
-    if (!values.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());
-    return values;
 }
 
 }  // namespace ms::transport

@@ -124,8 +124,4 @@ std::unique_ptr<Transport> make_shared_memory_transport(const PeerTable& table, 
 std::unique_ptr<Transport> make_ucx_transport(const PeerTable& table, int rank,
                                               const TransportOptions& options);
 
-// Tensors travel as their raw bytes (host byte order; all peers share one architecture).
-Bytes to_bytes(std::span<const float> values);
-std::vector<float> floats_from_bytes(std::span<const std::byte> bytes);  // size must fit
-
 }  // namespace ms::transport

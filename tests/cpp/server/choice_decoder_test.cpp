@@ -22,31 +22,15 @@ std::pair<std::string, Step> run(ChoiceDecoder& decoder, const std::string& text
 
 TEST(ChoiceDecoder, StopStringSplitAcrossTokensEndsGeneration) {
     const ByteVocab vocab;
-    ChoiceDecoder decoder(vocab, {"###"}, false);
+    ChoiceDecoder decoder(vocab, {"###"});
     const auto [text, step] = run(decoder, "answer: 42###ignored");
     EXPECT_EQ(step, Step::StopString);
     EXPECT_EQ(text + decoder.finish(), "answer: 42");
 }
 
-TEST(ChoiceDecoder, EndOfGenerationTokenAddsNoText) {
-    const ByteVocab vocab;
-    ChoiceDecoder decoder(vocab, {}, false);
-    std::string out;
-    EXPECT_EQ(decoder.push('h', out), Step::Continue);
-    EXPECT_EQ(decoder.push(ByteVocab::end_id, out), Step::EndOfGeneration);
-    EXPECT_EQ(out + decoder.finish(), "h");
-}
-
-TEST(ChoiceDecoder, IgnoreEosKeepsGoing) {
-    const ByteVocab vocab;
-    ChoiceDecoder decoder(vocab, {}, true);
-    std::string out;
-    EXPECT_EQ(decoder.push(ByteVocab::end_id, out), Step::Continue);
-}
-
 TEST(ChoiceDecoder, PartialUtf8WaitsForItsLastByte) {
     const ByteVocab vocab;
-    ChoiceDecoder decoder(vocab, {}, false);
+    ChoiceDecoder decoder(vocab, {});
     std::string out;
     decoder.push(0xE2, out);
     decoder.push(0x82, out);
@@ -57,7 +41,7 @@ TEST(ChoiceDecoder, PartialUtf8WaitsForItsLastByte) {
 
 TEST(ChoiceDecoder, HeldBackTextComesOutAtTheEnd) {
     const ByteVocab vocab;
-    ChoiceDecoder decoder(vocab, {"xyz"}, false);
+    ChoiceDecoder decoder(vocab, {"xyz"});
     EXPECT_EQ(run(decoder, "abcxy").first, "abcxy");
 }
 
