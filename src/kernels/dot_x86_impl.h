@@ -207,7 +207,8 @@ void dot_legacy(const std::byte* w_rows, int64_t stride, const std::byte* act, i
                 for (int t = 0; t < kTokens; ++t) {
                     const auto sums = Legacy<Block>::kSigned ? S::dot_s8s8(S::zero(), wq, xq[t])
                                                              : S::dot_u8s8(S::zero(), wq, xq[t]);
-                    acc[v][t] = S::fmadd(S::to_float(sums), S::fmul(w_scale, x_scale[t]), acc[v][t]);
+                    acc[v][t] =
+                        S::fmadd(S::to_float(sums), S::fmul(w_scale, x_scale[t]), acc[v][t]);
                 }
             }
         }

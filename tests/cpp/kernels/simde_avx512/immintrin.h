@@ -54,14 +54,14 @@ static inline float _mm512_reduce_add_ps(simde__m512 v) {
 }
 
 // SIMDe's portable multiply-adds round the product before adding it; the hardware does not.
-#define MS_FUSED_MULTIPLY_ADD(name, vec, lanes, store, load)                \
-    static inline vec name(vec a, vec b, vec c) {                           \
-        float x[lanes], y[lanes], z[lanes];                                 \
-        store(x, a);                                                        \
-        store(y, b);                                                        \
-        store(z, c);                                                        \
+#define MS_FUSED_MULTIPLY_ADD(name, vec, lanes, store, load)               \
+    static inline vec name(vec a, vec b, vec c) {                          \
+        float x[lanes], y[lanes], z[lanes];                                \
+        store(x, a);                                                       \
+        store(y, b);                                                       \
+        store(z, c);                                                       \
         for (int i = 0; i < lanes; ++i) z[i] = std::fma(x[i], y[i], z[i]); \
-        return load(z);                                                     \
+        return load(z);                                                    \
     }
 MS_FUSED_MULTIPLY_ADD(ms_fmadd_ps512, simde__m512, 16, simde_mm512_storeu_ps, simde_mm512_loadu_ps)
 MS_FUSED_MULTIPLY_ADD(ms_fmadd_ps256, simde__m256, 8, simde_mm256_storeu_ps, simde_mm256_loadu_ps)
