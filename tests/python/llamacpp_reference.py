@@ -241,10 +241,11 @@ class TokenComparison:
     near_tie: float
 
     def describe(self) -> str:
-        text = f"{self.same}" + (f" then {self.shortfall:.3f} below llama.cpp's best"
-                                 if self.same < self.n else "")
+        """Common tokens, then how far below llama.cpp's best ours is; [where llama.cpp's first
+        near tie was]."""
+        text = f"{self.same}" + (f" then {self.shortfall:.3f} below" if self.same < self.n else "")
         if self.first_near_tie is not None:
-            text += f"; llama.cpp's first near tie at {self.first_near_tie}"
+            text += f" [{self.first_near_tie}]"
         return text
 
 
@@ -299,7 +300,9 @@ def describe_greedy(model: str, comparisons) -> str:
     n = comparisons[0].n
     full = sum(c.same == c.n for c in comparisons)
     return (f"{model} greedy: {full}/{len(comparisons)} prompts agree on all {n} tokens (common "
-            "prefix lengths " + ", ".join(c.describe() for c in comparisons) + ")")
+            "prefix lengths, then how far below llama.cpp's best ours is [where llama.cpp's first "
+            f"near tie within {comparisons[0].near_tie:.3f} was]: "
+            + ", ".join(c.describe() for c in comparisons) + ")")
 
 
 def perplexities(binary, model_path, text, n_ctx=1024):

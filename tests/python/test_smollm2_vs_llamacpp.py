@@ -74,7 +74,8 @@ def test_chat_answers_capital_of_france(reference, run, binary, model_path, repo
     with_system = run_json([binary, "generate", "-m", model_path, "--chat", "--json", "-n", "32",
                             "--system", "You are a helpful assistant.", "-p", QUESTION])
     report(f"SmolLM2 chat {QUESTION!r}: greedy {greedy['text']!r} (common prefix with "
-           f"llama.cpp's: {chat.describe()}; its first token "
+           f"llama.cpp's, then how far below its best [its first near tie]: {chat.describe()}; "
+           "its first token "
            + " vs ".join(f"{reference.detokenize([int(t)]).decode(errors='replace')!r} "
                          f"{first[t]:.3f}" for t in np.argsort(first)[-2:][::-1])
            + f"); with a system prompt {with_system['text']!r}")
