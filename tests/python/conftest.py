@@ -143,7 +143,10 @@ def gemma3_model_path() -> pathlib.Path:
 
 
 def run_json(cmd: list, **kwargs) -> dict:
-    """Runs a matrixserve command that prints one JSON document on stdout."""
-    out = subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True,
-                         timeout=600, **kwargs)
+    """Runs a matrixserve command that prints one JSON document on stdout; a failure shows the
+    command's stderr (a rare failure is then diagnosable from the CI log)."""
+    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600,
+                         **kwargs)
+    assert out.returncode == 0, (f"{' '.join(map(str, cmd))} exited with {out.returncode}:\n"
+                                 f"{out.stderr[-4000:]}")
     return json.loads(out.stdout)
