@@ -386,6 +386,18 @@ void Session::close() {
 
 }  // namespace
 
+// Made while descriptors are plentiful: at EMFILE even the sanitizers' runtime cannot open a file.
+std::string make_overloaded_reply() {
+    const auto error = ApiError::overloaded("The server has too many open connections.");
+    http::response<http::string_body> reply{http::status::service_unavailable, 11};
+    reply.set(http::field::content_type, "application/json");
+    reply.set(http::field::retry_after, "1");
+    reply.keep_alive(false);
+    reply.body() = error.to_json();
+    reply.prepare_payload();
+    return serialize(reply);
+}
+
 bool out_of_descriptors(const beast::error_code& ec) {
     return ec == boost::system::errc::too_many_files_open ||
            ec == boost::system::errc::too_many_files_open_in_system;
@@ -420,6 +432,7 @@ struct HttpServer::Impl {
     net::steady_timer accept_timer{acceptor.get_executor()};
     // Kept open so that, out of descriptors, one can be freed to turn a client away with 503.
     int reserve_fd = -1;
+    const std::string overloaded_reply = make_overloaded_reply();
     int signals_seen = 0;
     uint16_t port = 0;
 };
@@ -468,15 +481,8 @@ void HttpServer::Impl::shed_one_connection() {
     tcp::socket socket(io);
     acceptor.accept(socket, ec);
     if (!ec) {
-        const auto error = ApiError::overloaded("The server has too many open connections.");
-        http::response<http::string_body> reply{http::status::service_unavailable, 11};
-        reply.set(http::field::content_type, "application/json");
-        reply.set(http::field::retry_after, "1");
-        reply.keep_alive(false);
-        reply.body() = error.to_json();
-        reply.prepare_payload();
-        const std::string bytes = serialize(reply);
-        socket.write_some(net::buffer(bytes), ec);  // a fresh socket's buffer takes it whole
+        // A fresh socket's buffer takes it whole.
+        socket.write_some(net::buffer(overloaded_reply), ec);
         socket.shutdown(tcp::socket::shutdown_both, ec);
         socket.close(ec);
     }
