@@ -34,6 +34,23 @@
 namespace ms::kernels {
 namespace {
 
+// This file is compiled for AMX and AVX-512. Its buffers get an allocator type of their own, so
+// std::vector's member templates are instantiated for this file only (internal linkage): the
+// linker keeps one copy of an instance, and a copy built with AVX-512 instructions must never
+// stand in for another file's generic std::vector<float> (seen: SIGILL on an AVX2 CPU).
+template <class T>
+struct LocalAllocator : std::allocator<T> {
+    LocalAllocator() = default;
+    template <class U>
+    LocalAllocator(const LocalAllocator<U>&) {}
+    template <class U>
+    struct rebind {
+        using other = LocalAllocator<U>;
+    };
+};
+template <class T>
+using Buffer = std::vector<T, LocalAllocator<T>>;
+
 constexpr int kTile = 16;            // weight rows and tokens per tile multiply
 constexpr int kTileBytes = 16 * 32;  // one block of 16 rows (A) or 16 tokens (B)
 // Calls with fewer tokens than this go through VNNI dot products instead (same bits).
@@ -85,16 +102,16 @@ struct SlabView {
 
 // A slab unpacked for one call.
 struct WeightSlab {
-    std::vector<uint8_t> bytes;
-    std::vector<float> d, m;
+    Buffer<uint8_t> bytes;
+    Buffer<float> d, m;
 };
 
 // Every slab of a matrix unpacked once, kept while the matrix's memory is stable
 // (stable_weights.h): slab s at s times one slab's share of each vector.
 struct UnpackedMatrix {
     int64_t n_blocks = 0;
-    std::vector<uint8_t> bytes;
-    std::vector<float> d, m;
+    Buffer<uint8_t> bytes;
+    Buffer<float> d, m;
 
     SlabView slab(int64_t s) const {
         return {&bytes[size_t(s * n_blocks * kTileBytes)], &d[size_t(s * n_blocks * kTile)],
@@ -246,9 +263,9 @@ std::shared_ptr<const void> unpack_matrix(const MatView& w, ThreadPool* pool) {
 // scaled sums (s, used against formats with a minimum, as Q8_1 does) as floats. Tokens past the
 // end are zero.
 struct PackedActivations {
-    std::vector<uint8_t> bytes;  // tile path: group g, block b at (g * n_blocks + b) * kTileBytes
-    std::vector<int8_t> plain;   // few tokens: token t, block b at (t * n_blocks + b) * 32
-    std::vector<float> d, s;     // group g, block b, token n at (g * n_blocks + b) * 16 + n
+    Buffer<uint8_t> bytes;  // tile path: group g, block b at (g * n_blocks + b) * kTileBytes
+    Buffer<int8_t> plain;   // few tokens: token t, block b at (t * n_blocks + b) * 32
+    Buffer<float> d, s;     // group g, block b, token n at (g * n_blocks + b) * 16 + n
 };
 
 // One 32-element block of activations to 8 bits, byte for byte as quantize_act_row's Q8_0/Q8_1
@@ -410,8 +427,8 @@ void multiply_few_tokens(const MatView& w, const PackedActivations& acts, int64_
     const auto* matrix = static_cast<const std::byte*>(w.data);
     const std::byte* matrix_end = matrix + w.rows * stride;
     thread_local std::vector<int32_t>
-        sums;  // token n, block b, row r at (n * n_blocks + b) * 16 + r
-    thread_local std::vector<float> w_d, w_m;  // block b, row r at b * 16 + r
+        sums;                             // token n, block b, row r at (n * n_blocks + b) * 16 + r
+    thread_local Buffer<float> w_d, w_m;  // block b, row r at b * 16 + r
     for (int64_t s = first_slab; s < end_slab; ++s) {
         const int64_t row0 = s * kTile;
         const int64_t rows = std::min<int64_t>(kTile, w.rows - row0);
