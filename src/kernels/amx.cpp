@@ -380,7 +380,7 @@ template <typename Block>
 void multiply_slab(SlabView slab, const PackedActivations& acts, int64_t n_blocks, int64_t group,
                    float out[kTile][kTile]) {
     constexpr int64_t kSums = kTile * kTile;
-    thread_local std::vector<int32_t> storage;
+    thread_local Buffer<int32_t> storage;
     storage.resize(size_t((n_blocks + 1) * kSums));
     // 64-byte aligned, so each row of sums is one aligned load
     int32_t* sums = storage.data() + (-(reinterpret_cast<uintptr_t>(storage.data()) / 4) & 15);
@@ -426,8 +426,7 @@ void multiply_few_tokens(const MatView& w, const PackedActivations& acts, int64_
     const int64_t stride = row_bytes(w.type, w.cols);
     const auto* matrix = static_cast<const std::byte*>(w.data);
     const std::byte* matrix_end = matrix + w.rows * stride;
-    thread_local std::vector<int32_t>
-        sums;                             // token n, block b, row r at (n * n_blocks + b) * 16 + r
+    thread_local Buffer<int32_t> sums;    // token n, block b, row r at (n * n_blocks + b) * 16 + r
     thread_local Buffer<float> w_d, w_m;  // block b, row r at b * 16 + r
     for (int64_t s = first_slab; s < end_slab; ++s) {
         const int64_t row0 = s * kTile;
