@@ -159,10 +159,9 @@ HttpResponse OpenAiService::health() const {
     if (draining_) return error_response(ApiError::draining());
     // Ready means able to serve: a load balancer or an orchestrator acts on the 503.
     if (!unavailable().empty())
-        return {503,
-                "application/json",
+        return {503, "application/json",
                 dump_json({{"status", "unavailable"}, {"message", kUnavailableMessage}}),
-                {{"Retry-After", "1"}}};
+                ApiError::unavailable(kUnavailableMessage).headers()};
     return json_response(200, {{"status", "ok"}});
 }
 

@@ -55,6 +55,24 @@ inline std::vector<float> run_dot_rows_per_token(DotRows dot, const RandomMatrix
     return y;
 }
 
+// Every test shape of one type: a random matrix and token batch each, traced.
+template <class Check>
+void for_each_shape(DType type, std::mt19937& rng, Check check) {
+    for (int64_t cols : test_cols(type))
+        for (int64_t rows : kTestRows)
+            for (int64_t n_tokens : kTestTokens) {
+                SCOPED_TRACE(::testing::Message() << dtype_name(type) << " rows=" << rows
+                                                  << " cols=" << cols << " tokens=" << n_tokens);
+                const RandomMatrix w(type, rows, cols, rng);
+                const TokenBatch x(type, cols, n_tokens, rng);
+                check(w, x);
+            }
+}
+
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
 // For every type the tables cover and every test shape: tokens within rounding of the scalar
 // reference and bit-identical to rows run once per token. Every quantized type must have a
 // multi-token kernel (prefill would otherwise unpack its weights once per token).
@@ -65,23 +83,14 @@ inline void check_dot_tokens(DotRows (*rows_table)(DType), DotTokens (*tokens_ta
         const bool quantized = traits(type).block_elems > 1;
         EXPECT_TRUE(tokens || !quantized) << dtype_name(type) << " has no multi-token kernel";
         if (!tokens) continue;
-        for (int64_t cols : test_cols(type))
-            for (int64_t rows : kTestRows)
-                for (int64_t n_tokens : kTestTokens) {
-                    SCOPED_TRACE(::testing::Message()
-                                 << dtype_name(type) << " rows=" << rows << " cols=" << cols
-                                 << " tokens=" << n_tokens);
-                    const RandomMatrix w(type, rows, cols, rng);
-                    const TokenBatch x(type, cols, n_tokens, rng);
-                    const auto actual = run_dot_tokens(tokens, w, x);
-                    const auto reference = run_dot_tokens(scalar_dot_tokens(type), w, x);
-                    const float tolerance = 2e-5f * std::max(1.0f, max_abs(reference));
-                    for (size_t i = 0; i < reference.size(); ++i)
-                        ASSERT_NEAR(actual[i], reference[i], tolerance) << "output " << i;
-                    const auto per_token = run_dot_rows_per_token(rows_table(type), w, x);
-                    ASSERT_EQ(0, std::memcmp(actual.data(), per_token.data(),
-                                             actual.size() * sizeof(float)));
-                }
+        for_each_shape(type, rng, [&](const RandomMatrix& w, const TokenBatch& x) {
+            const auto actual = run_dot_tokens(tokens, w, x);
+            const auto reference = run_dot_tokens(scalar_dot_tokens(type), w, x);
+            const float tolerance = 2e-5f * std::max(1.0f, max_abs(reference));
+            for (size_t i = 0; i < reference.size(); ++i)
+                ASSERT_NEAR(actual[i], reference[i], tolerance) << "output " << i;
+            ASSERT_TRUE(same_bits(actual, run_dot_rows_per_token(rows_table(type), w, x)));
+        });
     }
 }
 
@@ -94,22 +103,11 @@ inline const DType kLegacyTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DTyp
 inline void check_legacy_equals_avx2(DotRows (*rows_table)(DType), DotTokens (*tokens_table)(DType),
                                      std::mt19937& rng) {
     for (DType type : kLegacyTypes)
-        for (int64_t cols : test_cols(type))
-            for (int64_t rows : kTestRows)
-                for (int64_t n_tokens : kTestTokens) {
-                    SCOPED_TRACE(::testing::Message()
-                                 << dtype_name(type) << " rows=" << rows << " cols=" << cols
-                                 << " tokens=" << n_tokens);
-                    const RandomMatrix w(type, rows, cols, rng);
-                    const TokenBatch x(type, cols, n_tokens, rng);
-                    const auto expected = run_dot_tokens(avx2_dot_tokens(type), w, x);
-                    const auto tokens = run_dot_tokens(tokens_table(type), w, x);
-                    ASSERT_EQ(0, std::memcmp(tokens.data(), expected.data(),
-                                             expected.size() * sizeof(float)));
-                    const auto rows_alone = run_dot_rows_per_token(rows_table(type), w, x);
-                    ASSERT_EQ(0, std::memcmp(rows_alone.data(), expected.data(),
-                                             expected.size() * sizeof(float)));
-                }
+        for_each_shape(type, rng, [&](const RandomMatrix& w, const TokenBatch& x) {
+            const auto expected = run_dot_tokens(avx2_dot_tokens(type), w, x);
+            ASSERT_TRUE(same_bits(run_dot_tokens(tokens_table(type), w, x), expected));
+            ASSERT_TRUE(same_bits(run_dot_rows_per_token(rows_table(type), w, x), expected));
+        });
 }
 
 }  // namespace ms::kernels::test_data
