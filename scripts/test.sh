@@ -6,6 +6,7 @@
 #   3. libFuzzer smoke runs of the parsers of outside data (MS_FUZZ_SECONDS each, default 60)
 #   4. Python tests against the real references (llama.cpp via llama-cpp-python, HF tokenizers),
 #      the comparisons with llama.cpp at every instruction-set level of our kernels the CPU has
+# Every build here treats warnings as errors (MS_WERROR; off by default for users).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,7 +24,7 @@ step "format (clang-format)"
 git ls-files -z '*.cpp' '*.h' | xargs -0 clang-format --dry-run --Werror
 
 step "build (Release)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMS_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
 
 step "C++ tests"
@@ -32,7 +33,8 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 step "C++ tests and the server under ASan/UBSan"
 # Everything that parses outside data or holds state; the simulator is plain arithmetic.
 asan_tests=(gguf_test tokenizer_test kernels_test model_test engine_test server_test transport_test runtime_test)
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMS_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMS_SANITIZE=ON \
+  -DMS_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs" --target "${asan_tests[@]}" matrixserve
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 for t in "${asan_tests[@]}"; do
@@ -48,7 +50,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "fuzzing (${fuzz_seconds}s per target)"
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMS_FUZZ=ON -DMS_SANITIZE=ON -DBUILD_TESTING=OFF >/dev/null
+  -DMS_FUZZ=ON -DMS_SANITIZE=ON -DMS_WERROR=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j "$jobs" --target fuzz_all
 for corpus in fuzz/corpus/*/; do
   target=$(basename "$corpus")_fuzz
