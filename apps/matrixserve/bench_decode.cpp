@@ -9,10 +9,11 @@
 #include <random>
 #include <thread>
 
+#include "engine/step_executor.h"
 #include "kernels/thread_pool.h"
-#include "model/compute_turn.h"
 #include "model/micro_batch.h"
 #include "runtime/runtime_metrics.h"
+#include "scheduler/scheduler.h"
 
 namespace ms::app {
 namespace {
@@ -53,64 +54,63 @@ StepCosts per_step(const model::Model& model, const runtime::SplitRuntime* split
 
 constexpr int32_t kBlockSize = 16;
 
+// Every run continues the sequences: the warm-up and each repetition add `steps` positions.
 int32_t blocks_per_sequence(const DecodeBenchOptions& o) {
-    return (o.prompt_tokens + o.steps + kBlockSize - 1) / kBlockSize;
+    const int64_t positions = int64_t(o.prompt_tokens) + int64_t(o.steps) * (o.repetitions + 1);
+    return int32_t((positions + kBlockSize - 1) / kBlockSize);
 }
 
-// The sequences of one DP group (all of them with one group), each with KV blocks of its own,
-// prefilled with random prompts. Its steps hold the model's compute turn, as an engine's do.
+// Sequence s of the bench goes to DP group s % groups.
+int32_t sequences_of_group(const DecodeBenchOptions& o, int groups, int group) {
+    return (o.sequences - group + groups - 1) / groups;
+}
+
+// The sequences of one DP group (all of them with one group), with KV blocks of their own, run
+// through the scheduler and step executor as an engine group's are: one step prefills every
+// random prompt, then each step decodes one token of every sequence.
 class Sequences {
 public:
-    Sequences(model::Model& model, const DecodeBenchOptions& o, int dp_group)
-        : model_(model), pool_(o.threads), options_(o), dp_group_(dp_group), rng_(42 + dp_group) {
-        const int groups = model.dp_groups();
-        const int32_t per_sequence = blocks_per_sequence(o);
-        // Sequence s of the bench goes to group s % groups; blocks stay numbered by s.
-        for (int32_t s = dp_group; s < o.sequences; s += groups) {
-            tables_.emplace_back(size_t(per_sequence));
-            for (int32_t b = 0; b < per_sequence; ++b)
-                tables_.back()[size_t(b)] = s * per_sequence + b;
+    Sequences(model::Model& model, const DecodeBenchOptions& o, int dp_group,
+              scheduler::BlockId first_block)
+        : pool_(o.threads),
+          n_vocab_(model.hparams().n_vocab),
+          kv_({.n_blocks =
+                   sequences_of_group(o, model.dp_groups(), dp_group) * blocks_per_sequence(o),
+               .first_block = first_block,
+               .identity = engine::kv_identity(model, kBlockSize),
+               .prefix_caching = false}),
+          scheduler_({.token_budget = std::max(1, o.prompt_tokens) * o.sequences,
+                      .max_running = o.sequences},
+                     kv_),
+          executor_(model, &pool_, dp_group, kBlockSize),
+          rng_(42 + dp_group) {
+        const int32_t n = sequences_of_group(o, model.dp_groups(), dp_group);
+        for (int32_t s = 0; s < n; ++s) {
+            std::vector<int32_t> prompt(size_t(std::max(1, o.prompt_tokens)));
+            for (auto& t : prompt) t = random_token();
+            scheduler_.add({.id = uint64_t(s) + 1, .tokens = std::move(prompt)});
         }
-        for (int32_t s = 0; s < int32_t(tables_.size()); ++s) prefill(s);
+        step();
     }
 
-    // One step per call: every sequence's token at the given position, each wanting logits.
-    void step(int32_t position) {
-        model::Batch batch = empty_batch();
-        for (int32_t s = 0; s < int32_t(tables_.size()); ++s)
-            batch.add(random_token(), position, s, true);
-        forward(batch);
+    void step() {
+        const scheduler::StepPlan plan = scheduler_.schedule();
+        executor_.run(plan, scheduler_);
+        for (const auto& s : plan.sequences) {
+            scheduler_.computed(s.id, s.n_tokens);
+            if (s.samples) scheduler_.append(s.id, random_token());
+        }
     }
 
 private:
-    model::Batch empty_batch() const {
-        model::Batch batch;
-        batch.block_size = kBlockSize;
-        for (const auto& table : tables_) batch.block_tables.emplace_back(table);
-        return batch;
-    }
+    int32_t random_token() { return int32_t(rng_() % uint64_t(n_vocab_)); }
 
-    void prefill(int32_t s) {
-        model::Batch batch = empty_batch();
-        for (int32_t p = 0; p < options_.prompt_tokens; ++p)
-            batch.add(random_token(), p, s, p + 1 == options_.prompt_tokens);
-        forward(batch);
-    }
-
-    void forward(const model::Batch& batch) {
-        const model::ComputeTurn::Held turn(model_.compute_turn());
-        model_.forward(batch, &pool_, logits_, dp_group_);
-    }
-
-    int32_t random_token() { return int32_t(rng_() % uint64_t(model_.hparams().n_vocab)); }
-
-    model::Model& model_;
     ThreadPool pool_;
-    DecodeBenchOptions options_;
-    int dp_group_;
+    int64_t n_vocab_;
+    scheduler::KvManager kv_;
+    scheduler::Scheduler scheduler_;
+    engine::StepExecutor executor_;
     std::mt19937 rng_;
-    std::vector<std::vector<int32_t>> tables_;
-    model::Activations logits_;
 };
 
 // Every group's sequences through `steps` decode steps, the groups on threads of their own;
@@ -118,7 +118,7 @@ private:
 double run_steps(std::vector<std::unique_ptr<Sequences>>& groups, const DecodeBenchOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     const auto steps = [&](Sequences& group) {
-        for (int32_t i = 0; i < o.steps; ++i) group.step(o.prompt_tokens + i);
+        for (int32_t i = 0; i < o.steps; ++i) group.step();
     };
     if (groups.size() == 1) {
         steps(*groups.front());
@@ -154,8 +154,11 @@ BenchResult measure_decode(model::Model& model, const runtime::SplitRuntime* spl
     std::fprintf(stderr, "\rbench: %s, %d threads, prefill   ", r.test.c_str(), o.threads);
     model.reserve_kv(o.sequences * blocks_per_sequence(o), kBlockSize);
     std::vector<std::unique_ptr<Sequences>> groups;
-    for (int g = 0; g < std::min(model.dp_groups(), o.sequences); ++g)
-        groups.push_back(std::make_unique<Sequences>(model, o, g));
+    scheduler::BlockId first_block = 0;
+    for (int g = 0; g < std::min(model.dp_groups(), o.sequences); ++g) {
+        groups.push_back(std::make_unique<Sequences>(model, o, g, first_block));
+        first_block += sequences_of_group(o, model.dp_groups(), g) * blocks_per_sequence(o);
+    }
     const auto run = [&] { return run_steps(groups, o); };
     run();  // warm-up: size buffers, wake the workers
     const Counters before = read_counters(model, split);

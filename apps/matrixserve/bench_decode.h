@@ -47,7 +47,7 @@ struct DecodeBenchOptions {
 };
 
 // Prefills the sequences once, then times `repetitions` runs of `steps` decode steps (after one
-// warm-up run); every run decodes the same positions, overwriting the previous run's KV rows.
+// warm-up run); each run continues the sequences, so the context grows by `steps` a run.
 // `split` (may be null) is the model's running deployment, for its transport counters. With DP
 // groups (Model::set_dp_groups) the sequences are dealt out to the groups, which step at once on
 // threads of their own, taking turns on the front end as the engine's groups do.

@@ -1,10 +1,13 @@
 // matrixserve generate: complete a prompt (or a chat turn) with a model, streaming the text.
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.h"
-#include "engine/session.h"
+#include "engine/engine.h"
 #include "gguf/gguf.h"
 #include "model_options.h"
 #include "tokenizer/chat_template.h"
@@ -34,49 +37,80 @@ std::vector<tok::Token> prompt_tokens(const GenerateOptions& o, const tok::Vocab
     return tok::ChatTemplate::of_model(file, vocab).tokenize(vocab, messages, true);
 }
 
+// What the engine reported, handed over from its thread.
+struct Outcome {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::optional<engine::FinishEvent> finish;
+    std::chrono::steady_clock::time_point first_token;
+    std::vector<tok::Token> generated;
+    std::string text;
+};
+
 void run(const GenerateOptions& o) {
     auto loaded = load_model(o.model, !o.json);
     const auto& vocab = *loaded.vocab;
     const auto prompt = prompt_tokens(o, vocab, loaded.model->file());
-    engine::Session session(*loaded.model, loaded.pool.get(),
-                            {.n_ctx = o.model.n_ctx, .n_batch = 256, .block_size = 16});
-    engine::Sampler sampler(o.sampling);
+    // One request through the serving engine: its KV holds the whole context.
+    engine::Engine engine(*loaded.model, vocab,
+                          {.threads = o.model.threads,
+                           .n_ctx = o.model.n_ctx,
+                           .kv_blocks = (o.model.n_ctx + 15) / 16,
+                           .max_running = 1,
+                           .step_token_budget = 256});
     tok::StreamingDetokenizer detok(vocab);
-    model::Activations logits;
-
+    Outcome out;
     const auto start = std::chrono::steady_clock::now();
-    session.append(prompt, false, logits);
-    const auto prefill_done = std::chrono::steady_clock::now();
-    std::vector<tok::Token> generated;
-    std::string text;
-    for (int i = 0; i < o.n_predict && session.n_past() < o.model.n_ctx; ++i) {
-        const tok::Token next =
-            sampler.sample({logits.row(0), size_t(logits.cols)}, session.tokens());
-        if (!o.ignore_eos && vocab.is_end_of_generation(next)) break;
-        generated.push_back(next);
-        const std::string piece = detok.push(next);
-        text += piece;
+    out.first_token = start;
+    engine::RequestCallbacks callbacks;
+    callbacks.on_token = [&](const engine::TokenEvent& e) {
+        std::lock_guard lock(out.mutex);
+        if (out.generated.empty()) out.first_token = std::chrono::steady_clock::now();
+        out.generated.push_back(e.token);
+        const std::string piece = detok.push(e.token);
+        out.text += piece;
         if (!o.json) {
             std::fputs(piece.c_str(), stdout);
             std::fflush(stdout);
         }
-        if (i + 1 < o.n_predict) session.append({&next, 1}, false, logits);
+        return true;
+    };
+    callbacks.on_finish = [&](const engine::FinishEvent& e) {
+        std::lock_guard lock(out.mutex);
+        out.finish = e;
+        out.done.notify_all();
+    };
+    if (o.n_predict > 0) {
+        const auto submitted = engine.submit({.prompt = prompt,
+                                              .sampling = o.sampling,
+                                              .max_tokens = o.n_predict,
+                                              .ignore_eos = o.ignore_eos},
+                                             std::move(callbacks));
+        if (submitted.status != engine::SubmitStatus::Accepted)
+            throw std::invalid_argument("generate: " + submitted.message);
+        std::unique_lock lock(out.mutex);
+        out.done.wait(lock, [&] { return out.finish.has_value(); });
+        if (out.finish->reason == engine::FinishReason::Error)
+            throw std::runtime_error("generate: " + out.finish->error);
     }
-    text += detok.flush();
+    std::lock_guard lock(out.mutex);
+    out.text += detok.flush();
     const auto end = std::chrono::steady_clock::now();
-    const double prefill_s = std::chrono::duration<double>(prefill_done - start).count();
-    const double decode_s = std::chrono::duration<double>(end - prefill_done).count();
+    const double prefill_s = std::chrono::duration<double>(out.first_token - start).count();
+    const double decode_s = std::chrono::duration<double>(end - out.first_token).count();
     if (o.json) {
-        nlohmann::json out{
-            {"prompt_tokens", prompt}, {"generated_tokens", generated}, {"text", text}};
-        std::puts(out.dump().c_str());
+        nlohmann::json json{
+            {"prompt_tokens", prompt}, {"generated_tokens", out.generated}, {"text", out.text}};
+        std::puts(json.dump().c_str());
         return;
     }
-    std::fprintf(
-        stderr,
-        "\n\nprompt: %zu tokens in %.3f s (%.1f t/s); generated: %zu tokens in %.3f s (%.1f t/s)\n",
-        prompt.size(), prefill_s, double(prompt.size()) / prefill_s, generated.size(), decode_s,
-        double(generated.size()) / decode_s);
+    // The first token is the prompt's: the decode rate counts the tokens after it.
+    const size_t decoded = out.generated.empty() ? 0 : out.generated.size() - 1;
+    std::fprintf(stderr,
+                 "\n\nprompt: %zu tokens in %.3f s (%.1f t/s); generated: %zu tokens in %.3f s "
+                 "(%.1f t/s after the first)\n",
+                 prompt.size(), prefill_s, double(prompt.size()) / prefill_s, out.generated.size(),
+                 decode_s, double(decoded) / decode_s);
     if (loaded.split) {
         const auto t = loaded.split->transport_stats();
         std::fprintf(stderr,

@@ -58,7 +58,7 @@ int run(const ServeCommandOptions& o) {
     engine::EngineOptions engine_options = o.engine;
     engine_options.threads = o.model.threads;
     engine_options.n_ctx = o.model.n_ctx;
-    engine::Engine engine(*model, engine_options);
+    engine::Engine engine(*model, *vocab, engine_options);
     std::fprintf(stderr, "serving %s (chat format %s, context %d)\n",
                  serve.service.model_name.c_str(),
                  std::string(tok::chat_format_name(serve.service.chat_template.format)).c_str(),

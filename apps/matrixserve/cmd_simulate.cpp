@@ -3,7 +3,6 @@
 #include <fstream>
 
 #include "commands.h"
-#include "scheduler/policy.h"
 #include "sim/report.h"
 #include "sim/sweep.h"
 
@@ -23,12 +22,10 @@ void write_file(const std::string& path, const std::string& text) {
 
 void run_simulate(const SimulateOptions& o) {
     const ms::sim::Deployment d = ms::sim::load_deployment(o.deployment, o.catalog);
-    const auto policy = ms::scheduler::make_continuous_batching();
-    const ms::sim::SimResult r = ms::sim::simulate(d, *policy);
+    const ms::sim::SimResult r = ms::sim::simulate(d);
     const std::string text = o.json ? ms::sim::format_json(r) : ms::sim::format_table(r);
     std::fputs(text.c_str(), stdout);
-    if (!o.plot.empty())
-        write_file(o.plot, ms::sim::format_svg(r, ms::sim::batch_curve(d, *policy)));
+    if (!o.plot.empty()) write_file(o.plot, ms::sim::format_svg(r, ms::sim::batch_curve(d)));
 }
 
 void add_simulate_command(CLI::App& root) {

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "engine/engine_group.h"
-#include "engine/prefix_cache.h"
 #include "engine/prefix_router.h"
 #include "engine/request_state.h"
 #include "model/model.h"
+#include "scheduler/block_pool.h"
 #include "tokenizer/vocab.h"
 
 namespace ms::engine {
@@ -56,14 +56,14 @@ constexpr size_t kRoutedBlocks = 1 << 16;
 struct Engine::Impl {
     EngineOptions options;
     model::Model& model;
-    std::unique_ptr<tok::Vocab> vocab;
+    const tok::Vocab& vocab;
     std::atomic<uint64_t> next_id{1};
     PrefixRouter router{kRoutedBlocks};
     int32_t load_slack = 1;  // requests more than the least loaded group a prefix may cost
     std::vector<std::unique_ptr<EngineGroup>> groups;
 
-    Impl(model::Model& m, const EngineOptions& o)
-        : options(o), model(m), vocab(tok::Vocab::from_gguf(m.file())) {
+    Impl(model::Model& m, const tok::Vocab& v, const EngineOptions& o)
+        : options(o), model(m), vocab(v) {
         if (options.kv_blocks <= 0)
             options.kv_blocks = default_kv_blocks(options, m.kv_bytes_per_token());
         const int n = m.dp_groups();
@@ -78,7 +78,7 @@ struct Engine::Impl {
         model.reserve_kv(each.kv_blocks * n, options.block_size);
         load_slack = std::max(1, each.max_running / 4);
         for (int g = 0; g < n; ++g)
-            groups.push_back(std::make_unique<EngineGroup>(model, each, *vocab,
+            groups.push_back(std::make_unique<EngineGroup>(model, each, vocab,
                                                            GroupPlace{g, g * each.kv_blocks}));
     }
 
@@ -99,12 +99,14 @@ struct Engine::Impl {
     // prefix does not apply.
     std::vector<uint64_t> routing_blocks(const std::vector<int32_t>& prompt) const {
         if (groups.size() == 1 || !options.prefix_caching) return {};
-        return PrefixCache::block_hashes(prompt, options.block_size);
+        std::vector<uint64_t> hashes;
+        scheduler::extend_block_hashes(0, prompt, options.block_size, hashes);
+        return hashes;
     }
 };
 
-Engine::Engine(model::Model& model, const EngineOptions& options)
-    : impl_(std::make_unique<Impl>(model, options)) {}
+Engine::Engine(model::Model& model, const tok::Vocab& vocab, const EngineOptions& options)
+    : impl_(std::make_unique<Impl>(model, vocab, options)) {}
 
 Engine::~Engine() = default;
 
@@ -137,7 +139,6 @@ SubmitResult Engine::submit(GenerationRequest request, RequestCallbacks callback
     } catch (const std::invalid_argument& e) {
         return {SubmitStatus::Invalid, 0, e.what()};
     }
-    state->tokens = request.prompt;
     state->request = std::move(request);
     state->callbacks = std::move(callbacks);
     state->id = impl_->next_id++;

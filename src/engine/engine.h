@@ -1,9 +1,10 @@
 // The serving engine: many requests share one model through continuous batching. A loop
-// thread forms each step's batch with the scheduler's BatchPolicy (decodes first, then prompt
-// chunks under a token budget), runs the model, samples, and reports tokens through callbacks.
-// KV blocks are paged and named by a hash of their token prefix, so requests sharing a prefix
-// reuse its blocks; unreferenced blocks stay cached until LRU eviction. When KV runs out the
-// newest running request is preempted and later recomputed. A model with several attention
+// thread asks the scheduler (scheduler/scheduler.h) for each step's plan (decodes first, then
+// prompt chunks under a token budget), runs it on the model (step_executor.h), samples, and
+// reports tokens through callbacks. The scheduler's KV manager pages KV in blocks named by a
+// hash of their token prefix, so requests sharing a prefix reuse its blocks; unreferenced blocks
+// stay cached until LRU eviction. When KV runs out the newest running request is preempted and
+// later recomputed. A model with several attention
 // data-parallel groups (Model::set_dp_groups) gets one loop per group, each with its own share
 // of the requests, KV blocks and limits; a new request goes to the group that was sent the
 // longest prefix of its prompt (prefix_router.h), unless that group is much busier than the
@@ -22,6 +23,12 @@
 namespace ms::model {
 class Model;
 }
+namespace ms::tok {
+class Vocab;
+}
+namespace ms::scheduler {
+struct StepPlan;
+}
 
 namespace ms::engine {
 
@@ -35,6 +42,8 @@ struct EngineOptions {
     int32_t max_waiting = 256;  // queue bound; more are refused (HTTP 429)
     int32_t step_token_budget = 512;  // tokens per step: chunked prefill keeps decodes flowing
     bool prefix_caching = true;
+    // Sees each step's plan before it runs, on the DP group's loop thread (tracing, tests).
+    std::function<void(const scheduler::StepPlan&)> on_plan = nullptr;
 };
 
 enum class FinishReason { Stop, Length, Cancelled, Deadline, Error };
@@ -98,7 +107,8 @@ struct EngineStats {
 
 class Engine {
 public:
-    Engine(model::Model& model, const EngineOptions& options);
+    // The vocabulary (the process's one) decides which tokens end a generation.
+    Engine(model::Model& model, const tok::Vocab& vocab, const EngineOptions& options);
     ~Engine();  // stops the loop; requests still running finish with Cancelled
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;

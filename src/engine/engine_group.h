@@ -1,5 +1,6 @@
 // One attention data-parallel group of the engine (engine.h): its own requests, scheduler, KV
-// blocks and loop thread. Groups share the model; with several, each step holds the model's
+// blocks and loop thread. Each step is: take new requests, schedule, execute the plan, sample,
+// report. Groups share the model; with several, each step's forward pass holds the model's
 // compute turn, so one group computes while another waits for a worker (Model::set_dp_groups).
 #pragma once
 #include <cstdint>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -114,6 +115,22 @@ int32_t Sampler::draw() {
         weights[i] = std::exp(double(candidates_[i].logit - max) / params_.temperature);
     std::discrete_distribution<size_t> pick(weights.begin(), weights.end());
     return candidates_[pick(rng_)].id;
+}
+
+TokenLogprobs token_logprobs(std::span<const float> logits, int32_t token, int32_t top_n) {
+    const size_t n = logits.size();
+    const float max = *std::max_element(logits.begin(), logits.end());
+    double sum = 0.0;
+    for (float logit : logits) sum += std::exp(double(logit - max));
+    const float log_z = max + float(std::log(sum));
+    TokenLogprobs out{logits[size_t(token)] - log_z, {}};
+    std::vector<int32_t> ids(n);
+    std::iota(ids.begin(), ids.end(), 0);
+    const size_t k = std::min(n, size_t(std::max(0, top_n)));
+    std::partial_sort(ids.begin(), ids.begin() + ptrdiff_t(k), ids.end(),
+                      [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+    for (size_t i = 0; i < k; ++i) out.top.emplace_back(ids[i], logits[size_t(ids[i])] - log_z);
+    return out;
 }
 
 }  // namespace ms::engine

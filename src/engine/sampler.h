@@ -28,6 +28,14 @@ struct SamplingParams {
     void validate() const;
 };
 
+// Log-probabilities from the model's distribution (the logits before any sampling adjustment):
+// the chosen token's and the top_n best, best first.
+struct TokenLogprobs {
+    float logprob = 0.0f;
+    std::vector<std::pair<int32_t, float>> top;
+};
+TokenLogprobs token_logprobs(std::span<const float> logits, int32_t token, int32_t top_n);
+
 class Sampler {
 public:
     explicit Sampler(const SamplingParams& params);

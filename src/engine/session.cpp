@@ -1,6 +1,5 @@
 #include "engine/session.h"
 
-#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -10,16 +9,21 @@ namespace ms::engine {
 namespace {
 
 int32_t blocks_for(const SessionOptions& o) {
+    if (o.n_ctx <= 0 || o.n_batch <= 0 || o.block_size <= 0)
+        throw std::invalid_argument("session: n_ctx, n_batch and block_size must be positive");
     return (o.n_ctx + o.block_size - 1) / o.block_size;
 }
 
 }  // namespace
 
 Session::Session(model::Model& model, ThreadPool* pool, const SessionOptions& options)
-    : model_(model), pool_(pool), options_(options), blocks_(blocks_for(options)) {
-    if (options.n_ctx <= 0 || options.n_batch <= 0 || options.block_size <= 0)
-        throw std::invalid_argument("session: n_ctx, n_batch and block_size must be positive");
-    model_.reserve_kv(blocks_.n_total(), options.block_size);
+    : options_(options),
+      kv_({.n_blocks = blocks_for(options),
+           .identity = kv_identity(model, options.block_size),
+           .prefix_caching = false}),
+      scheduler_({.token_budget = options.n_batch, .max_running = 1}, kv_),
+      executor_(model, pool, 0, options.block_size) {
+    model.reserve_kv(kv_.pool().n_total(), options.block_size);
 }
 
 void Session::append(std::span<const int32_t> tokens, bool all_logits, model::Activations& logits) {
@@ -27,33 +31,33 @@ void Session::append(std::span<const int32_t> tokens, bool all_logits, model::Ac
     if (n_past_ + int64_t(tokens.size()) > options_.n_ctx)
         throw std::length_error("session: " + std::to_string(n_past_ + tokens.size()) +
                                 " tokens exceed the context of " + std::to_string(options_.n_ctx));
-    const auto needed =
-        size_t((n_past_ + int64_t(tokens.size()) + options_.block_size - 1) / options_.block_size);
-    while (table_.size() < needed) table_.push_back(blocks_.allocate());  // sized for n_ctx
-    logits.resize(0, 0);
-    for (size_t start = 0; start < tokens.size(); start += size_t(options_.n_batch)) {
-        const size_t end = std::min(tokens.size(), start + size_t(options_.n_batch));
-        batch_ = model::Batch{};
-        batch_.block_size = options_.block_size;
-        batch_.block_tables = {table_};
-        for (size_t i = start; i < end; ++i)
-            batch_.add(tokens[i], n_past_ + int32_t(i - start), 0,
-                       all_logits || i + 1 == tokens.size());
-        model_.forward(batch_, pool_, chunk_logits_);
-        n_past_ += int32_t(end - start);
-        if (chunk_logits_.rows == 0) continue;
-        logits.cols = chunk_logits_.cols;
-        logits.rows += chunk_logits_.rows;
-        logits.data.insert(logits.data.end(), chunk_logits_.data.begin(), chunk_logits_.data.end());
+    if (id_ == 0 || !scheduler_.contains(id_)) {
+        scheduler_.add({.id = ++id_, .tokens = {tokens.begin(), tokens.end()}});
+    } else {
+        for (int32_t t : tokens) scheduler_.append(id_, t);
     }
-    history_.insert(history_.end(), tokens.begin(), tokens.end());
+    logits.resize(0, 0);
+    while (n_past_ < int32_t(scheduler_.tokens(id_).size())) {
+        const scheduler::StepPlan plan = scheduler_.schedule();
+        if (plan.sequences.empty()) throw std::logic_error("session: the sequence was not run");
+        const model::Activations& rows = executor_.run(plan, scheduler_, all_logits);
+        scheduler_.computed(id_, plan.sequences[0].n_tokens);
+        n_past_ += plan.sequences[0].n_tokens;
+        if (rows.rows == 0) continue;
+        logits.cols = rows.cols;
+        logits.rows += rows.rows;
+        logits.data.insert(logits.data.end(), rows.data.begin(), rows.data.end());
+    }
+}
+
+std::span<const int32_t> Session::tokens() const {
+    if (!scheduler_.contains(id_)) return {};
+    return scheduler_.tokens(id_);
 }
 
 void Session::reset() {
-    for (int32_t b : table_) blocks_.release(b);
-    table_.clear();
+    scheduler_.finish(id_);
     n_past_ = 0;
-    history_.clear();
 }
 
 }  // namespace ms::engine

@@ -1,19 +1,14 @@
-// One sequence run through a model: feeds tokens in chunks of at most n_batch, keeps the
-// sequence's KV blocks, and returns logits. The serving scheduler batches many of these.
+// One sequence run through a model, a few tokens at a time (`generate`, `logits`, `bench`): its
+// tokens go through the same scheduler and step executor as the serving engine's, in chunks of
+// at most n_batch, and each append returns logits.
 #pragma once
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "engine/prefix_cache.h"
+#include "engine/step_executor.h"
 #include "model/unit.h"
-
-namespace ms {
-class ThreadPool;
-}
-namespace ms::model {
-class Model;
-}
+#include "scheduler/scheduler.h"
 
 namespace ms::engine {
 
@@ -32,19 +27,16 @@ public:
     // when all_logits, else only the last token's row. Throws std::length_error past n_ctx.
     void append(std::span<const int32_t> tokens, bool all_logits, model::Activations& logits);
     int32_t n_past() const { return n_past_; }
-    const std::vector<int32_t>& tokens() const { return history_; }
+    std::span<const int32_t> tokens() const;  // appended so far
     void reset();
 
 private:
-    model::Model& model_;
-    ThreadPool* pool_;
     SessionOptions options_;
-    PrefixCache blocks_;  // used as a plain block pool: one sequence shares nothing
-    std::vector<int32_t> table_;
+    scheduler::KvManager kv_;
+    scheduler::Scheduler scheduler_;
+    StepExecutor executor_;
+    uint64_t id_ = 0;  // the sequence's id in the scheduler; 0 before the first append
     int32_t n_past_ = 0;
-    std::vector<int32_t> history_;
-    model::Batch batch_;
-    model::Activations chunk_logits_;
 };
 
 }  // namespace ms::engine

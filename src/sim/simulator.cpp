@@ -9,26 +9,14 @@
 namespace ms::sim {
 namespace {
 
-using scheduler::SequenceState;
-
+// One DP group: the engine's scheduler over its own KV blocks, and the plan of its step.
 struct Group {
-    std::vector<SequenceState> running;
-    std::vector<SequenceState> waiting;  // waiting[head..] still queued
-    size_t head = 0;
-    std::vector<int32_t> step_tokens;  // aligned with running during a step
+    std::unique_ptr<scheduler::KvManager> kv;
+    std::unique_ptr<scheduler::Scheduler> scheduler;
+    scheduler::StepPlan plan;
 
-    size_t queued() const { return waiting.size() - head; }
-    size_t load() const { return running.size() + queued(); }
-    void pop_front(size_t n);
+    size_t load() const { return size_t(scheduler->n_running() + scheduler->n_waiting()); }
 };
-
-void Group::pop_front(size_t n) {
-    head += n;
-    if (head > 64 && head * 2 > waiting.size()) {
-        waiting.erase(waiting.begin(), waiting.begin() + static_cast<long>(head));
-        head = 0;
-    }
-}
 
 // Tokens produced at times; the sustained rate is measured between 10% and 90% of the total
 // so that ramp-up and the draining tail do not count.
@@ -61,7 +49,8 @@ double TokenSeries::sustained_rate() const {
 struct Pool {
     const PoolSpec* spec = nullptr;
     std::unique_ptr<CostModel> cost;
-    scheduler::StepLimits limits;
+    scheduler::SchedulerConfig limits;
+    int32_t kv_blocks = 0;  // per group
     int first_group = 0;
     TokenSeries tokens;
     PoolReport report;
@@ -74,6 +63,7 @@ struct Instance {
     int first_group = 0;
     bool busy = false;
     bool wake_pending = false;
+    int64_t steps = 0;
 };
 
 enum class EventKind { arrive_prefill, arrive_decode, wake, step_end };
@@ -89,41 +79,62 @@ struct Event {
 
 class Simulation {
 public:
-    Simulation(const Deployment& d, const scheduler::BatchPolicy& policy);
+    Simulation(const Deployment& d, const SimOptions& options);
     SimResult run();
 
 private:
     void add_pool(const PoolSpec& spec);
     void handle(const Event& e);
     void arrive(uint32_t id, int pool, double t);
+    void arrive_from_trace(Instance& in, double t);
     void start_step(uint32_t instance, double t);
     void end_step(uint32_t instance, double t);
-    int64_t advance(Group& g, double t);
-    bool advance_one(SequenceState& s, int32_t tokens, double t, int64_t& produced);
+    int64_t advance(Group& g, bool prefill_pool, double t);
+    void advance_prompt(Group& g, const scheduler::ScheduledSequence& s, bool prefill_pool,
+                        double t);
+    void advance_decode(Group& g, const scheduler::ScheduledSequence& s, double t);
+    void add_tokens(Group& g, uint64_t id, int32_t n);
+    void end_request(Group& g, uint64_t id, double t);
     double kv_transfer_time(int32_t prompt_tokens) const;
     SimResult collect() const;
 
     const Deployment& d_;
-    const scheduler::BatchPolicy& policy_;
+    const SimOptions& options_;
     std::vector<Request> requests_;
+    size_t n_timed_ = 0;      // requests_ before this arrive by time; the rest are a trace's
+    size_t next_traced_ = 0;  // the next trace request to arrive
     std::vector<Pool> pools_;
     std::vector<Instance> instances_;
     std::vector<Group> groups_;
     std::vector<GroupLoad> loads_;
-    scheduler::StepPlan plan_;
     std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
     Rng rng_;
     int prefill_pool_ = -1, decode_pool_ = -1;
     double now_ = 0;
 };
 
-Simulation::Simulation(const Deployment& d, const scheduler::BatchPolicy& policy)
+std::vector<Request> trace_requests(const std::vector<TraceRequest>& trace) {
+    std::vector<Request> out;
+    for (const TraceRequest& t : trace)
+        out.push_back({.arrival_step = t.arrival_step,
+                       .tokens = t.prompt,
+                       .prompt = int32_t(t.prompt.size()),
+                       .output = t.output});
+    return out;
+}
+
+Simulation::Simulation(const Deployment& d, const SimOptions& options)
     : d_(d),
-      policy_(policy),
-      requests_(generate_requests(d.workload)),
+      options_(options),
+      requests_(options.trace.empty() ? generate_requests(d.workload)
+                                      : trace_requests(options.trace)),
       rng_(d.workload.seed ^ 0x5eed) {
     if (d.prefill.enabled) prefill_pool_ = static_cast<int>(pools_.size()), add_pool(d.prefill);
     if (d.decode.enabled) decode_pool_ = static_cast<int>(pools_.size()), add_pool(d.decode);
+    if (!options.trace.empty() && (instances_.size() != 1 || groups_.size() != 1))
+        throw ConfigError("a trace replays on one instance with one DP group");
+    n_timed_ = options.trace.empty() ? requests_.size() : 0;
+    next_traced_ = n_timed_;
 }
 
 void Simulation::add_pool(const PoolSpec& spec) {
@@ -135,24 +146,36 @@ void Simulation::add_pool(const PoolSpec& spec) {
         throw ConfigError("pools." + spec.name + ": weights need " +
                           std::to_string(p.cost->weight_bytes_per_device() / 1e9) +
                           " GB per device, more than its HBM");
-    p.limits.kv_capacity_tokens = static_cast<int64_t>(kv_room / p.cost->kv_bytes_per_token());
-    p.limits.token_budget = spec.token_budget;
-    p.limits.max_running = spec.batch_per_group;
-    p.limits.decode_tokens_per_seq = 1 + d_.mtp_layers;
+    const SchedulingOptions& o = options_.scheduling;
+    const auto kv_tokens = static_cast<int64_t>(kv_room / p.cost->kv_bytes_per_token());
+    p.kv_blocks = o.kv_blocks > 0 ? o.kv_blocks
+                                  : int32_t(std::min<int64_t>(kv_tokens / o.block_size, INT32_MAX));
+    p.limits = {.token_budget = spec.token_budget,
+                .max_running = spec.batch_per_group,
+                .decode_tokens = 1 + d_.mtp_layers,
+                .policy = o.policy,
+                .reserve_new_tokens = o.reserve_new_tokens};
     p.first_group = static_cast<int>(groups_.size());
     for (int i = 0; i < spec.instances; ++i) {
-        instances_.push_back(
-            {static_cast<int>(pools_.size()) - 1, static_cast<int>(groups_.size()), false, false});
-        groups_.resize(groups_.size() + spec.dp);
+        instances_.push_back({.pool = static_cast<int>(pools_.size()) - 1,
+                              .first_group = static_cast<int>(groups_.size())});
+        for (int g = 0; g < spec.dp; ++g) {
+            Group& group = groups_.emplace_back();
+            group.kv = std::make_unique<scheduler::KvManager>(
+                scheduler::KvManagerConfig{.n_blocks = p.kv_blocks,
+                                           .identity = {d_.model.name, o.block_size, "kv"},
+                                           .prefix_caching = o.prefix_caching});
+            group.scheduler = std::make_unique<scheduler::Scheduler>(p.limits, *group.kv);
+        }
     }
 }
 
 SimResult Simulation::run() {
     size_t next = 0;
     const int entry = prefill_pool_ >= 0 ? prefill_pool_ : decode_pool_;
-    while (next < requests_.size() || !events_.empty()) {
-        if (next < requests_.size() &&
-            (events_.empty() || requests_[next].arrival <= events_.top().t)) {
+    if (next_traced_ < requests_.size()) events_.push({0, EventKind::wake, 0});
+    while (next < n_timed_ || !events_.empty()) {
+        if (next < n_timed_ && (events_.empty() || requests_[next].arrival <= events_.top().t)) {
             now_ = requests_[next].arrival;
             arrive(static_cast<uint32_t>(next++), entry, now_);
             continue;
@@ -192,9 +215,18 @@ void Simulation::arrive(uint32_t id, int pool_index, double t) {
     for (int g = pool.first_group + 1; g < pool.first_group + groups; ++g)
         if (groups_[g].load() < groups_[best].load()) best = g;
     const Request& r = requests_[id];
-    const bool prefilled = pool_index == decode_pool_;
-    groups_[best].waiting.push_back(
-        {id, r.prompt, prefilled ? r.prompt : 0, r.output - r.generated});
+    // Requests reach a decode pool prefilled (by the prefill pool, or outside the deployment
+    // when it has none), with their first token: their KV comes with them.
+    const bool prefilled = pool_index == decode_pool_ && !options_.scheduling.colocated;
+    scheduler::SequenceSpec spec{
+        .id = id, .tokens = r.tokens, .n_tokens = r.prompt, .max_new_tokens = r.output};
+    if (prefilled) {
+        if (!spec.tokens.empty()) spec.tokens.push_back(0);
+        spec.n_tokens = r.prompt + 1;
+        spec.generated = 1;
+        spec.kv_ready = r.prompt;
+    }
+    groups_[best].scheduler->add(std::move(spec));
     const auto instance = static_cast<uint32_t>(
         std::upper_bound(instances_.begin(), instances_.end(), best,
                          [](int g, const Instance& in) { return g < in.first_group; }) -
@@ -206,39 +238,48 @@ void Simulation::arrive(uint32_t id, int pool_index, double t) {
     }
 }
 
+// Trace requests due by the instance's step count, or the next ones if it has run dry.
+void Simulation::arrive_from_trace(Instance& in, double t) {
+    if (next_traced_ >= requests_.size()) return;
+    const bool idle = groups_[size_t(in.first_group)].load() == 0;
+    const int64_t due = idle ? std::max(in.steps, requests_[next_traced_].arrival_step) : in.steps;
+    in.steps = due;
+    while (next_traced_ < requests_.size() && requests_[next_traced_].arrival_step <= due) {
+        requests_[next_traced_].arrival = t;
+        arrive(uint32_t(next_traced_++), in.pool, t);
+    }
+}
+
 void Simulation::start_step(uint32_t instance, double t) {
     Instance& in = instances_[instance];
+    arrive_from_trace(in, t);
     Pool& pool = pools_[in.pool];
     loads_.assign(pool.spec->dp, GroupLoad{});
     double batch = 0;
     for (int i = 0; i < pool.spec->dp; ++i) {
         Group& g = groups_[in.first_group + i];
-        const std::span<const SequenceState> waiting(g.waiting.data() + g.head, g.queued());
-        policy_.plan_step(g.running, waiting, pool.limits, plan_);
-        g.step_tokens.assign(plan_.tokens.begin(), plan_.tokens.end());
-        for (int j = 0; j < plan_.admitted(); ++j) {
-            g.running.push_back(waiting[j]);
-            g.step_tokens.push_back(plan_.admitted_tokens[j]);
-        }
-        g.pop_front(plan_.admitted());
+        g.plan = {};
+        if (g.load() == 0) continue;  // as an engine group's loop, it sleeps
+        g.plan = g.scheduler->schedule();
+        if (options_.on_plan) options_.on_plan(in.first_group + i, g.plan);
         GroupLoad& load = loads_[i];
-        for (size_t k = 0; k < g.running.size(); ++k) {
-            const SequenceState& s = g.running[k];
-            const double n = g.step_tokens[k], c = s.computed_tokens;
+        for (const scheduler::ScheduledSequence& s : g.plan.sequences) {
+            const double n = s.n_tokens, c = s.start;
             const double context = n * c + n * (n + 1) / 2;
-            if (s.decoding()) {
+            if (!s.prefill) {
                 load.decode_tokens += n, load.decode_context += context;
                 load.decode_kv += c + n, load.logits += n;
             } else {
                 load.prefill_tokens += n, load.prefill_context += context;
-                if (c + n >= s.prompt_tokens) load.logits += 1;
+                if (s.samples) load.logits += 1;
             }
         }
-        batch += g.running.size();
+        batch += g.scheduler->n_running();
     }
     const StepCost cost = pool.cost->step(loads_);
     in.busy = cost.seconds > 0;
     if (!in.busy) return;
+    ++in.steps;
     const double step = cost.seconds + d_.scheduling_s;
     pool.report.steps++;
     pool.device_seconds += cost.seconds;
@@ -251,50 +292,71 @@ void Simulation::start_step(uint32_t instance, double t) {
 void Simulation::end_step(uint32_t instance, double t) {
     Instance& in = instances_[instance];
     Pool& pool = pools_[in.pool];
+    const bool prefill_pool = in.pool == prefill_pool_ && !options_.scheduling.colocated;
     int64_t produced = 0;
-    for (int i = 0; i < pool.spec->dp; ++i) produced += advance(groups_[in.first_group + i], t);
+    for (int i = 0; i < pool.spec->dp; ++i)
+        produced += advance(groups_[in.first_group + i], prefill_pool, t);
     pool.tokens.add(t, produced);
     in.busy = false;
     start_step(instance, t);
 }
 
-// Applies a finished step to a group's running sequences, dropping those that leave.
-// Returns the tokens the step produced (prompt tokens in prefill, generated in decode).
-int64_t Simulation::advance(Group& g, double t) {
-    size_t kept = 0;
+// Applies a finished step to a group's sequences. Returns the tokens the step produced (prompt
+// tokens in prefill, generated in decode).
+int64_t Simulation::advance(Group& g, bool prefill_pool, double t) {
     int64_t produced = 0;
-    for (size_t k = 0; k < g.running.size(); ++k) {
-        SequenceState s = g.running[k];
-        if (advance_one(s, g.step_tokens[k], t, produced)) g.running[kept++] = s;
+    for (const scheduler::ScheduledSequence& s : g.plan.sequences) {
+        if (s.prefill) {
+            produced += s.n_tokens;
+            advance_prompt(g, s, prefill_pool, t);
+        } else {
+            const int32_t before = requests_[s.id].generated;
+            advance_decode(g, s, t);
+            produced += requests_[s.id].generated - before;
+        }
     }
-    g.running.resize(kept);
     return produced;
 }
 
-// Returns whether the sequence stays in this group.
-bool Simulation::advance_one(SequenceState& s, int32_t tokens, double t, int64_t& produced) {
-    if (tokens == 0) return true;
+// A prompt chunk (or a preempted request's recomputed tokens); its end yields a token. A
+// prefill pool's request then leaves: decoded in the decode pool, or not at all without one.
+void Simulation::advance_prompt(Group& g, const scheduler::ScheduledSequence& s, bool prefill_pool,
+                                double t) {
+    g.scheduler->computed(s.id, s.n_tokens);
+    if (!s.samples) return;
     Request& r = requests_[s.id];
-    if (!s.decoding()) {
-        s.computed_tokens += tokens;
-        produced += tokens;
-        if (!s.decoding()) return true;
-        r.first_token = t;
-        r.generated = 1;
-        if (r.generated >= r.output || decode_pool_ < 0) return r.finish = t, false;
-        events_.push({t + kv_transfer_time(r.prompt), EventKind::arrive_decode, s.id});
-        return false;
-    }
+    if (r.generated == 0) r.first_token = t;
+    add_tokens(g, s.id, 1);
+    if (r.generated >= r.output || (prefill_pool && decode_pool_ < 0))
+        return end_request(g, s.id, t);
+    if (!prefill_pool) return;
+    g.scheduler->finish(s.id);
+    events_.push({t + kv_transfer_time(r.prompt), EventKind::arrive_decode, uint32_t(s.id)});
+}
+
+// A decode step with speculative drafts keeps the ones accepted (MTP acceptance rate).
+void Simulation::advance_decode(Group& g, const scheduler::ScheduledSequence& s, double t) {
+    Request& r = requests_[s.id];
     int32_t accepted = 1;
-    while (accepted < tokens && rng_.uniform() < d_.mtp_acceptance) ++accepted;
+    while (accepted < s.n_tokens && rng_.uniform() < d_.mtp_acceptance) ++accepted;
     accepted = std::min(accepted, r.output - r.generated);
     if (r.generated == 0) r.first_token = t;
-    r.generated += accepted;
-    s.computed_tokens += accepted;
-    produced += accepted;
-    if (r.generated < r.output) return true;
-    r.finish = t;
-    return false;
+    add_tokens(g, s.id, accepted);  // before computed(): drafts are positions past the last token
+    g.scheduler->computed(s.id, accepted);
+    if (r.generated >= r.output) end_request(g, s.id, t);
+}
+
+// Generated tokens: their ids do not matter, only that every run of the trace agrees on them.
+void Simulation::add_tokens(Group& g, uint64_t id, int32_t n) {
+    Request& r = requests_[id];
+    r.generated += n;
+    if (r.tokens.empty()) return g.scheduler->append_anonymous(id, n);
+    for (int32_t i = 0; i < n; ++i) g.scheduler->append(id, 0);
+}
+
+void Simulation::end_request(Group& g, uint64_t id, double t) {
+    requests_[id].finish = t;
+    g.scheduler->finish(id);
 }
 
 double Simulation::kv_transfer_time(int32_t prompt_tokens) const {
@@ -363,8 +425,8 @@ SimResult Simulation::collect() const {
 
 }  // namespace
 
-SimResult simulate(const Deployment& d, const scheduler::BatchPolicy& policy) {
-    return Simulation(d, policy).run();
+SimResult simulate(const Deployment& d, const SimOptions& options) {
+    return Simulation(d, options).run();
 }
 
 }  // namespace ms::sim

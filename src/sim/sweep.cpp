@@ -4,7 +4,7 @@
 
 namespace ms::sim {
 
-std::vector<CurvePoint> batch_curve(const Deployment& d, const scheduler::BatchPolicy& policy) {
+std::vector<CurvePoint> batch_curve(const Deployment& d, const SimOptions& options) {
     std::vector<CurvePoint> curve;
     const PoolSpec& base = d.decode.enabled ? d.decode : d.prefill;
     for (double share : {0.125, 0.25, 0.5, 0.75, 1.0, 1.25}) {
@@ -13,7 +13,7 @@ std::vector<CurvePoint> batch_curve(const Deployment& d, const scheduler::BatchP
         pool.batch_per_group = std::max(1, static_cast<int>(base.batch_per_group * share));
         pool.token_budget = std::max(1, static_cast<int>(base.token_budget * share));
         v.workload.requests = 2LL * pool.batch_per_group * pool.dp * pool.instances;
-        const SimResult r = simulate(v, policy);
+        const SimResult r = simulate(v, options);
         const PoolReport& p = r.pools.back();
         curve.push_back({pool.batch_per_group, p.tokens_per_s / p.chips, r.tpot.mean});
     }

@@ -9,6 +9,9 @@ namespace ms::sim {
 
 struct Request {
     double arrival = 0;
+    int64_t arrival_step = -1;    // replayed traces: queued before the instance's step of this
+                                  // number (simulator.h); -1: at `arrival` seconds
+    std::vector<int32_t> tokens;  // the prompt's ids when known (traces), for prefix caching
     double first_token = -1;
     double finish = -1;
     int32_t prompt = 0;

@@ -6,7 +6,6 @@
 
 #include <filesystem>
 
-#include "scheduler/policy.h"
 #include "sim/simulator.h"
 
 namespace ms::sim {
@@ -16,7 +15,7 @@ SimResult run(const std::string& name) {
     const Deployment d =
         load_deployment(std::string(MS_SOURCE_DIR) + "/deploy/sim/" + name + ".yaml",
                         std::string(MS_SOURCE_DIR) + "/data/catalog");
-    return simulate(d, *scheduler::make_continuous_batching());
+    return simulate(d);
 }
 
 void expect_within_10_percent(double simulated, double published, const char* what) {
