@@ -12,7 +12,7 @@
 #include "kernels/thread_pool.h"
 #include "model/compute_turn.h"
 #include "model/micro_batch.h"
-#include "runtime/runtime_metrics.h"
+#include "runtime/metrics/runtime_metrics.h"
 
 namespace ms::app {
 namespace {
