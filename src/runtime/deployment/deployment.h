@@ -2,74 +2,24 @@
 // are replicated and joined, and the per-worker plan derived from it for one model.
 #pragma once
 #include <cstdint>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "model/hparams.h"
+#include "placement/placement.h"
 
 namespace ms::runtime {
 
-// A bad deployment file or one that does not fit the model. The message names the file, line,
-// column and field path, e.g. "d.yaml:12:7: roles.moe-a.units[0].moe.experts[1]: ...".
-class DeploymentError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-enum class Transport { inproc, shm, ucx };
-enum class UnitKind { embedding, attention, ffn, moe, head };
-
-const char* name(Transport t);
-const char* name(UnitKind k);
-
-// Where a value came from, for error messages (line and column are 1-based; 0 = unknown).
-struct Origin {
-    std::string path;  // field path, e.g. roles.attention.units[1]
-    int line = 0;
-    int column = 0;
-};
-
-// Throws DeploymentError("FILE:LINE:COL: PATH: why").
-[[noreturn]] void fail_at(const std::string& file, const Origin& where, const std::string& why);
-
-// One entry of a role's `units` list. Empty optionals mean "all layers" / "all experts".
-struct UnitEntry {
-    UnitKind kind = UnitKind::embedding;
-    std::optional<std::vector<int>> layers;
-    std::optional<std::vector<int>> experts;  // moe only
-    // head only: the part of the vocabulary this role's head computes, when several roles share
-    // the head (each computes the logits of its rows of the output matrix).
-    std::optional<double> vocab_share;
-    Origin origin;
-    Origin layers_origin;
-    Origin experts_origin;
-    Origin vocab_share_origin;
-};
-
-// A shm segment name, or host:port for UCX.
-struct Address {
-    std::string value;
-    Origin origin;
-};
-
-// A group of identical workers. Replicas of a role holding attention are attention
-// data-parallel groups (each keeps its own KV cache and requests); replicas of other roles are
-// interchangeable stateless copies.
-struct Role {
-    std::string name;
-    int replicas = 1;
-    // false: the front end does not start this role's workers but waits for them to connect
-    // (started by hand or by another host's process manager: `matrixserve worker`), and waits
-    // again for one that died to be restarted.
-    bool launch = true;
-    Origin launch_origin;
-    std::vector<UnitEntry> units;
-    std::vector<Address> addresses;  // one per replica; empty for inproc
-    Origin origin;
-    Origin addresses_origin;
-};
+// The parts of a deployment file the simulator's files share (placement/placement.h).
+using placement::Address;
+using placement::DeploymentError;
+using placement::fail_at;
+using placement::name;
+using placement::Origin;
+using placement::Role;
+using placement::Transport;
+using placement::UnitEntry;
+using placement::UnitKind;
 
 struct Deployment {
     std::string name;

@@ -24,7 +24,7 @@ TEST(DeploymentParse, ReadsRolesUnitsReplicasAndAddresses) {
 name: three
 transport: ucx
 micro_batches: 2
-dp_groups: 3
+attention: {dp: 3}
 activations: int8
 roles:
   attention:
@@ -77,10 +77,11 @@ TEST(DeploymentParse, ErrorsNameFileLineAndField) {
               "d.yaml:1:16: micro_batches: expected a whole number >= 1, got '1.5'");
     EXPECT_EQ(parse_error("micro_batches: 9\nroles: {a: {units: [head]}}"),
               "d.yaml:1:16: micro_batches: at most 8 micro-batches, got 9");
-    EXPECT_EQ(parse_error("micro_batches: 4\ndp_groups: 3\nroles: {a: {units: [head]}}"),
-              "d.yaml:2:12: dp_groups: DP groups times micro-batches must be at most 8, got 3 x 4");
-    EXPECT_EQ(parse_error("dp_groups: 0\nroles: {a: {units: [head]}}"),
-              "d.yaml:1:12: dp_groups: expected a whole number >= 1, got '0'");
+    EXPECT_EQ(parse_error("micro_batches: 4\nattention: {dp: 3}\nroles: {a: {units: [head]}}"),
+              "d.yaml:2:17: attention.dp: DP groups times micro-batches must be at most 8, got 3 "
+              "x 4");
+    EXPECT_EQ(parse_error("attention: {dp: 0}\nroles: {a: {units: [head]}}"),
+              "d.yaml:1:17: attention.dp: expected a whole number >= 1, got '0'");
     EXPECT_EQ(parse_error("name: x\n"), "d.yaml:1:1: missing field 'roles'");
     EXPECT_EQ(parse_error("roles:\n  a:\n    units: [head, mlp]\n"),
               "d.yaml:3:19: roles.a.units[1]: expected one of embedding, attention, ffn, moe, "
@@ -112,6 +113,21 @@ TEST(DeploymentParse, ErrorsNameFileLineAndField) {
               "d.yaml:3:3: roles.a: role 'a' is defined twice");
     EXPECT_EQ(parse_error("roles:\n  a/b: {units: [head]}\n"),
               "d.yaml:2:3: roles.a/b: a role name is 1-64 letters, digits, '_' or '-', got 'a/b'");
+}
+
+TEST(DeploymentParse, OldSpellingsNameTheNewKey) {
+    EXPECT_EQ(parse_error("dp_groups: 2\nroles: {a: {units: [head]}}"),
+              "d.yaml:1:12: dp_groups: 'dp_groups' is no longer read: write attention: {dp: N}");
+}
+
+TEST(DeploymentParse, RefusesWhatOnlyTheSimulatorModels) {
+    EXPECT_EQ(parse_error("instances: 2\nroles: {a: {units: [head]}}"),
+              "d.yaml:1:12: instances: one instance is run");
+    EXPECT_EQ(parse_error("attention: {tp: 2}\nroles: {a: {units: [head]}}"),
+              "d.yaml:1:17: attention.tp: attention tensor parallelism is not run");
+    EXPECT_EQ(parse_error("moe: {ep: 2}\nroles: {a: {units: [head]}}"),
+              "d.yaml:1:6: moe: the runtime places experts by role: {moe: {experts: [...]}} in a "
+              "role's units");
 }
 
 TEST(DeploymentParse, MalformedYamlNamesTheLine) {
