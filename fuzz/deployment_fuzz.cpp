@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/deployment.h"
+#include "runtime/deployment/deployment.h"
 
 namespace {
 

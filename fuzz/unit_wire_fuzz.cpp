@@ -8,7 +8,7 @@
 #include <span>
 #include <stdexcept>
 
-#include "runtime/unit_wire.h"
+#include "runtime/workers/unit_wire.h"
 
 namespace {
 

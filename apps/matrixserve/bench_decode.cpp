@@ -12,7 +12,7 @@
 #include "engine/step_executor.h"
 #include "kernels/thread_pool.h"
 #include "model/micro_batch.h"
-#include "runtime/runtime_metrics.h"
+#include "runtime/metrics/runtime_metrics.h"
 #include "scheduler/scheduler.h"
 
 namespace ms::app {

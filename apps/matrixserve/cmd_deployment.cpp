@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "gguf/gguf.h"
 #include "model/hparams.h"
-#include "runtime/deployment.h"
+#include "runtime/deployment/deployment.h"
 
 namespace ms::app {
 namespace {

@@ -5,9 +5,9 @@
 #include "commands.h"
 #include "kernels/thread_pool.h"
 #include "model/model.h"
-#include "runtime/shared_head.h"
-#include "runtime/unit_server.h"
-#include "runtime/worker_group.h"
+#include "runtime/deployment/worker_group.h"
+#include "runtime/workers/shared_head.h"
+#include "runtime/workers/unit_server.h"
 
 namespace ms::app {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "runtime/expert_host.h"
+#include "runtime/experts/expert_host.h"
 #include "server/api_error.h"
 
 namespace ms::app {

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "model/model.h"
-#include "runtime/expert_rebalance.h"
-#include "runtime/expert_stats.h"
+#include "runtime/experts/expert_rebalance.h"
+#include "runtime/experts/expert_stats.h"
 #include "server/expert_endpoints.h"
 
 namespace ms::app {

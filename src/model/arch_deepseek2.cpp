@@ -12,10 +12,9 @@ namespace {
 // into one block n_shared times an expert's width.
 MoeSpec deepseek_moe(const gguf::File& f, const HParams& hp) {
     MoeSpec spec = MoeSpec::from_gguf(f, hp);
-    const int64_t n_shared = f.get_u32(hp.arch + ".expert_shared_count", 0);
-    if (n_shared > 0) {
+    if (hp.n_expert_shared > 0) {
         spec.shared = MoeSpec::Shared::Always;
-        spec.n_ff_shared = n_shared * spec.n_ff_expert;
+        spec.n_ff_shared = hp.n_expert_shared * spec.n_ff_expert;
     }
     return spec;
 }
@@ -24,16 +23,13 @@ MoeSpec deepseek_moe(const gguf::File& f, const HParams& hp) {
 
 UnitChain build_deepseek2(const gguf::File& f, HParams& hp) {
     // Multi-token-prediction blocks stored after the trunk serve speculative drafting only.
-    const int64_t n_mtp = f.get_u32(hp.arch + ".nextn_predict_layers", 0);
-    if (n_mtp >= hp.n_layer)
-        throw std::runtime_error("model: " + hp.arch + ".nextn_predict_layers leaves no layers");
-    hp.n_layer -= n_mtp;
+    hp.n_layer -= hp.n_nextn;
     if (f.has(hp.arch + ".attention.temperature_scale"))
         throw std::runtime_error("model: " + hp.arch +
                                  ".attention.temperature_scale (attention temperature tuning) "
                                  "is not supported");
     const MlaSpec mla = MlaSpec::from_gguf(f, hp);
-    const int64_t n_dense = f.get_u32(hp.arch + ".leading_dense_block_count", 0);
+    const int64_t n_dense = hp.n_layer_dense_lead;
     MoeSpec moe;
     if (n_dense < hp.n_layer) {
         if (hp.n_expert == 0)

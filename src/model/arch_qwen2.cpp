@@ -23,7 +23,7 @@ UnitChain build_qwen2(const gguf::File& f, HParams& hp) {
 // sets expert_weights_norm gets it), plus a shared expert scaled by sigmoid(gate . x).
 UnitChain build_qwen2moe(const gguf::File& f, HParams& hp) {
     MoeSpec moe = MoeSpec::softmax_routed(f, hp, f.get_bool("qwen2moe.expert_weights_norm", false));
-    if (!f.has("qwen2moe.expert_feed_forward_length")) moe.n_ff_expert = hp.n_ff / hp.n_expert_used;
+    if (hp.n_ff_expert == 0) moe.n_ff_expert = hp.n_ff / hp.n_expert_used;
     moe.shared = MoeSpec::Shared::SigmoidGated;
     moe.n_ff_shared = f.get_u32("qwen2moe.expert_shared_feed_forward_length", uint32_t(hp.n_ff));
     return build_uniform_decoder(f, hp, qwen2_attention(hp), moe);

@@ -29,8 +29,8 @@ struct MlaSpec {
 
     int64_t cache_width() const { return kv_lora_rank + qk_rope_dim; }
 
-    // Reads <arch>.attention.{q_lora_rank, kv_lora_rank, key_length_mla, value_length_mla},
-    // rope.dimension_count and the rope.scaling.* keys the way llama.cpp does for deepseek2.
+    // Takes the shapes from hp (q_lora_rank, kv_lora_rank, head_dim_k_mla, head_dim_v_mla,
+    // n_rot) and reads the rope.scaling.* keys the way llama.cpp does for deepseek2.
     // Throws std::runtime_error naming a missing key, or explaining that a file from before
     // llama.cpp split attn_kv_b into attn_k_b/attn_v_b needs reconverting.
     static MlaSpec from_gguf(const gguf::File& f, const HParams& hp);

@@ -18,14 +18,22 @@ HParams HParams::from_gguf(const gguf::File& f) {
     hp.arch = f.get_string("general.architecture");
     hp.name = f.get_string("general.name", "");
     const std::string p = hp.arch + ".";
-    hp.n_embd = f.get_u32(p + "embedding_length");
     hp.n_layer = f.get_u32(p + "block_count");
+    hp.n_embd = f.get_u32(p + "embedding_length");
     hp.n_head = f.get_u32(p + "attention.head_count");
     hp.n_head_kv = f.get_u32(p + "attention.head_count_kv", uint32_t(hp.n_head));
     hp.n_ff = f.get_u32(p + "feed_forward_length");
     hp.n_ctx_train = f.get_u32(p + "context_length", 2048);
     hp.n_expert = f.get_u32(p + "expert_count", 0);
     hp.n_expert_used = f.get_u32(p + "expert_used_count", 0);
+    hp.n_expert_shared = f.get_u32(p + "expert_shared_count", 0);
+    hp.n_ff_expert = f.get_u32(p + "expert_feed_forward_length", 0);
+    hp.n_layer_dense_lead = f.get_u32(p + "leading_dense_block_count", 0);
+    hp.n_nextn = f.get_u32(p + "nextn_predict_layers", 0);
+    hp.q_lora_rank = f.get_u32(p + "attention.q_lora_rank", 0);
+    hp.kv_lora_rank = f.get_u32(p + "attention.kv_lora_rank", 0);
+    hp.head_dim_k_mla = f.get_u32(p + "attention.key_length_mla", 0);
+    hp.head_dim_v_mla = f.get_u32(p + "attention.value_length_mla", 0);
     hp.rms_eps = f.get_f32(p + "attention.layer_norm_rms_epsilon", 1e-5f);
     hp.rope_theta = f.get_f32(p + "rope.freq_base", 10000.0f);
     hp.rope_theta_swa = f.get_f32(p + "rope.freq_base_swa", 10000.0f);
@@ -44,6 +52,7 @@ HParams HParams::from_gguf(const gguf::File& f) {
     require(hp.n_head_kv > 0 && hp.n_head % hp.n_head_kv == 0,
             "attention.head_count must be a multiple of attention.head_count_kv");
     require(hp.n_layer > 0, "block_count must be positive");
+    require(hp.n_nextn < hp.n_layer, "nextn_predict_layers leaves no layers");
     require(hp.head_dim > 0, "the head dimension must be positive");
     hp.n_rot = f.get_u32(p + "rope.dimension_count", uint32_t(hp.head_dim));
     require(hp.n_rot > 0 && hp.n_rot % 2 == 0, "rope.dimension_count must be even");

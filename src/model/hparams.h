@@ -28,6 +28,15 @@ struct HParams {
     int64_t n_ctx_train = 0;
     int64_t n_expert = 0;  // 0 for dense models
     int64_t n_expert_used = 0;
+    int64_t n_expert_shared = 0;     // expert_shared_count
+    int64_t n_ff_expert = 0;         // expert_feed_forward_length; 0 when absent
+    int64_t n_layer_dense_lead = 0;  // leading_dense_block_count: dense layers before MoE ones
+    int64_t n_nextn = 0;  // nextn_predict_layers: multi-token-prediction blocks in n_layer
+    // Multi-head latent attention (deepseek2), attention.*: 0 when absent.
+    int64_t q_lora_rank = 0;
+    int64_t kv_lora_rank = 0;
+    int64_t head_dim_k_mla = 0;  // key_length_mla: a query/key head, position part included
+    int64_t head_dim_v_mla = 0;  // value_length_mla
     float rms_eps = 1e-5f;
     float rope_theta = 10000.0f;        // rope.freq_base
     float rope_theta_swa = 10000.0f;    // rope.freq_base_swa: sliding-window layers (Gemma 3)

@@ -56,18 +56,17 @@ MlaSpec MlaSpec::from_gguf(const gguf::File& f, const HParams& hp) {
     const std::string p = hp.arch + ".";
     MlaSpec spec;
     spec.n_head = hp.n_head;
-    spec.q_lora_rank = f.get_u32(p + "attention.q_lora_rank", 0);
-    spec.kv_lora_rank = f.get_u32(p + "attention.kv_lora_rank");
-    spec.qk_rope_dim = f.get_u32(p + "rope.dimension_count");
-    if (!f.has(p + "attention.key_length_mla") || !f.has(p + "attention.value_length_mla"))
+    spec.q_lora_rank = hp.q_lora_rank;
+    spec.kv_lora_rank = hp.kv_lora_rank;
+    spec.qk_rope_dim = hp.n_rot;
+    if (hp.head_dim_k_mla == 0 || hp.head_dim_v_mla == 0)
         throw std::runtime_error(
             "model: " + p +
             "attention.key_length_mla/value_length_mla missing: this file uses "
             "the old attn_kv_b layout; reconvert it with a llama.cpp that writes attn_k_b and "
             "attn_v_b (needed for the compressed KV cache)");
-    const int64_t qk_head_dim = f.get_u32(p + "attention.key_length_mla");
-    spec.v_head_dim = f.get_u32(p + "attention.value_length_mla");
-    spec.qk_nope_dim = qk_head_dim - spec.qk_rope_dim;
+    spec.v_head_dim = hp.head_dim_v_mla;
+    spec.qk_nope_dim = hp.head_dim_k_mla - spec.qk_rope_dim;
     if (spec.qk_nope_dim < 1 || spec.qk_rope_dim % 2 != 0 || spec.kv_lora_rank < 1)
         throw std::runtime_error("model: " + p +
                                  "attention.key_length_mla must exceed an even "

@@ -22,7 +22,7 @@ MoeSpec MoeSpec::from_gguf(const gguf::File& f, const HParams& hp) {
     routing.scale = scale == 0.0f ? 1.0f : scale;
     routing.n_groups = f.get_u32(p + "expert_group_count", 1);
     routing.n_groups_used = f.get_u32(p + "expert_group_used_count", 1);
-    spec.n_ff_expert = f.get_u32(p + "expert_feed_forward_length", uint32_t(hp.n_ff));
+    spec.n_ff_expert = hp.n_ff_expert > 0 ? hp.n_ff_expert : hp.n_ff;
     return spec;
 }
 

@@ -23,9 +23,10 @@ struct MoeSpec {
     Shared shared = Shared::None;
     int64_t n_ff_shared = 0;  // the shared expert's hidden width
 
-    // Reads <arch>.expert_* keys: feed_forward_length (default n_ff), gating_func (1 softmax,
-    // 2 sigmoid; default softmax), weights_norm, weights_scale (0 or absent: 1),
-    // group_count and group_used_count. The shared expert is left to the builder.
+    // Takes the routed experts' width from hp (n_ff_expert, else n_ff) and reads the routing
+    // keys <arch>.expert_*: gating_func (1 softmax, 2 sigmoid; default softmax), weights_norm,
+    // weights_scale (0 or absent: 1), group_count and group_used_count. The shared expert is
+    // left to the builder.
     static MoeSpec from_gguf(const gguf::File& f, const HParams& hp);
     // from_gguf with softmax scores and the given renormalisation, as llama.cpp hard-codes for
     // Mixtral and the Qwen MoE models. Throws when the file sets no expert_count.

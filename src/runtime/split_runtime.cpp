@@ -5,12 +5,12 @@
 #include <atomic>
 #include <cstdio>
 
-#include "runtime/expert_parallel.h"
-#include "runtime/shared_head.h"
-#include "runtime/unit_placement.h"
-#include "runtime/unit_server.h"
-#include "runtime/unit_wire.h"
-#include "runtime/worker_process.h"
+#include "runtime/deployment/unit_placement.h"
+#include "runtime/experts/expert_parallel.h"
+#include "runtime/workers/shared_head.h"
+#include "runtime/workers/unit_server.h"
+#include "runtime/workers/unit_wire.h"
+#include "runtime/workers/worker_process.h"
 
 namespace ms::runtime {
 namespace {

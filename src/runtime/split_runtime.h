@@ -12,12 +12,12 @@
 
 #include "kernels/thread_pool.h"
 #include "model/model.h"
-#include "runtime/expert_host.h"
-#include "runtime/expert_rebalance.h"
-#include "runtime/remote_unit.h"
-#include "runtime/runtime_metrics.h"
-#include "runtime/worker_group.h"
-#include "runtime/worker_supervisor.h"
+#include "runtime/deployment/worker_group.h"
+#include "runtime/experts/expert_host.h"
+#include "runtime/experts/expert_rebalance.h"
+#include "runtime/metrics/runtime_metrics.h"
+#include "runtime/workers/remote_unit.h"
+#include "runtime/workers/worker_supervisor.h"
 
 namespace ms::runtime {
 

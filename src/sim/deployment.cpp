@@ -3,28 +3,26 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "placement/placement.h"
 #include "sim/gguf_model.h"
 #include "sim/yaml_fields.h"
 
 namespace ms::sim {
 namespace {
 
-double dtype_bytes(const Fields& f, const char* key, const std::string& fallback) {
-    const std::string t = f.text_or(key, fallback);
-    if (t == "int4") return 0.5;
-    if (t == "int8" || t == "fp8") return 1;
-    if (t == "bf16" || t == "fp16") return 2;
-    f.fail(key, "expected int4, int8, fp8, bf16 or fp16, got '" + t + "'");
-}
-
 // `stored_weight_bytes` (> 0 for a GGUF model) is the default: the file's real weight size.
-Precision load_precision(const Fields& f, double stored_weight_bytes) {
+Precision load_precision(const placement::Field& f, const placement::Links& links,
+                         double stored_weight_bytes) {
+    placement::refuse_renamed(f, "activations", "activations: DTYPE at the top level");
+    f.only_keys({"weights", "kv"});
+    const auto dtype_bytes = [&](const char* key) {
+        return f.has(key) ? placement::bytes(placement::parse_dtype(f.at(key))) : 2.0;
+    };
     Precision p;
-    p.weight_bytes = stored_weight_bytes > 0 && !f.has("weights")
-                         ? stored_weight_bytes
-                         : dtype_bytes(f, "weights", "bf16");
-    p.dispatch_bytes = dtype_bytes(f, "activations", "bf16");
-    p.kv_bytes = dtype_bytes(f, "kv", "bf16");
+    p.weight_bytes =
+        stored_weight_bytes > 0 && !f.has("weights") ? stored_weight_bytes : dtype_bytes("weights");
+    p.dispatch_bytes = placement::bytes(links.activations.value_or(placement::Dtype::bf16));
+    p.kv_bytes = dtype_bytes("kv");
     p.low_precision_matmul = p.weight_bytes < 2 && p.dispatch_bytes < 2;
     return p;
 }
@@ -70,23 +68,47 @@ ExpertBalance load_balance(const Fields& f) {
     return b;
 }
 
-void load_moe_placement(const Fields& pool, const ModelSpec& m, PoolSpec& p) {
+void load_moe_placement(const placement::Field& pool, const placement::Placement& placed,
+                        const ModelSpec& m, PoolSpec& p) {
     if (!m.is_moe()) return;
-    const Fields f = pool.child("moe");
-    p.ep = f.count("ep");
-    p.redundant_experts = f.count_or("redundant_experts", 0);
-    p.shared_replicas = f.count_or("shared_replicas", 0);
+    if (!placed.moe) pool.fail("missing field 'moe' (model " + m.name + " has experts)");
+    p.ep = placed.moe->ep;
+    p.redundant_experts = placed.moe->redundant_experts;
+    p.shared_replicas = placed.moe->shared_replicas;
+    const std::string& file = pool.file();
     const int capacity = p.disaggregated_ffn() ? p.expert_devices : p.devices;
     if (p.ep > capacity)
-        f.fail("ep", std::to_string(p.ep) + " is larger than the " + std::to_string(capacity) +
-                         " devices that can hold experts");
+        placement::fail_at(file, placed.moe->ep_origin,
+                           std::to_string(p.ep) + " is larger than the " +
+                               std::to_string(capacity) + " devices that can hold experts");
     if ((m.routed_experts + p.redundant_experts + p.shared_replicas) % p.ep != 0)
-        f.fail("ep",
-               "routed + redundant experts + shared replicas (" +
-                   std::to_string(m.routed_experts + p.redundant_experts + p.shared_replicas) +
-                   ") must spread evenly over " + std::to_string(p.ep) + " devices");
+        placement::fail_at(
+            file, placed.moe->ep_origin,
+            "routed + redundant experts + shared replicas (" +
+                std::to_string(m.routed_experts + p.redundant_experts + p.shared_replicas) +
+                ") must spread evenly over " + std::to_string(p.ep) + " devices");
     if (p.shared_replicas > 0 && m.shared_experts == 0)
-        f.fail("shared_replicas", "model " + m.name + " has no shared expert");
+        placement::fail_at(file, placed.moe->shared_replicas_origin,
+                           "model " + m.name + " has no shared expert");
+}
+
+// Attention-FFN disaggregation: `roles` whose replicas are devices, attention in some and
+// experts in the others. No roles: every device runs both.
+void load_disaggregation(const placement::Placement& placed, const std::string& file, PoolSpec& p) {
+    for (const placement::Role& role : placed.roles) {
+        const bool attention = role.holds(placement::UnitKind::attention);
+        const bool experts = role.holds(placement::UnitKind::moe);
+        if (attention == experts)
+            placement::fail_at(file, role.origin,
+                               "the simulator disaggregates attention from experts: a role holds "
+                               "attention or moe, not both or neither");
+        (attention ? p.attention_devices : p.expert_devices) += role.replicas;
+    }
+    if (!placed.roles.empty() && (p.attention_devices == 0 || p.expert_devices == 0 ||
+                                  p.attention_devices + p.expert_devices != p.devices))
+        placement::fail_at(file, placed.roles_origin,
+                           "replicas of the attention roles plus those of the moe roles must "
+                           "equal devices, both at least 1");
 }
 
 void check_attention_layout(const Fields& f, PoolSpec& p) {
@@ -96,27 +118,26 @@ void check_attention_layout(const Fields& f, PoolSpec& p) {
                                 std::to_string(attention_devices) + " devices run attention");
 }
 
-PoolSpec load_pool(const Fields& pools, const char* role, const Deployment& d) {
+PoolSpec load_pool(const Fields& pools, const placement::Field& placed_pools, const char* role,
+                   const Deployment& d) {
     PoolSpec p;
     if (!pools.has(role)) return p;
     const Fields f = pools.child(role);
+    const placement::Field pool = placed_pools.at(role);
+    std::vector<std::string> keys = placement::kPlacementKeys;
+    keys.insert(keys.end(), {"devices", "batch_per_group", "token_budget"});
+    const placement::Placement placed = placement::parse_placement(pool);
+    pool.only_keys(keys);
     p.enabled = true;
     p.name = role;
-    p.instances = f.count_or("instances", 1);
+    p.instances = placed.instances;
     p.devices = f.count("devices");
-    if (f.has("afd")) {
-        const Fields afd = f.child("afd");
-        p.attention_devices = afd.count("attention_devices");
-        p.expert_devices = afd.count("expert_devices");
-        if (p.attention_devices + p.expert_devices != p.devices)
-            afd.fail("expert_devices", "attention_devices + expert_devices must equal devices");
-    }
-    const Fields attn = f.child("attention");
-    p.dp = attn.count("dp");
-    p.tp = attn.count_or("tp", 1);
+    load_disaggregation(placed, pool.file(), p);
+    p.dp = placed.dp;
+    p.tp = placed.tp;
     check_attention_layout(f, p);
-    load_moe_placement(f, d.model, p);
-    p.micro_batches = f.count_or("micro_batches", 1);
+    load_moe_placement(pool, placed, d.model, p);
+    p.micro_batches = placed.micro_batches;
     p.batch_per_group = f.count("batch_per_group");
     const bool is_decode = std::string(role) == "decode";
     const int default_budget = is_decode ? p.batch_per_group * (1 + d.mtp_layers)
@@ -126,10 +147,11 @@ PoolSpec load_pool(const Fields& pools, const char* role, const Deployment& d) {
     return p;
 }
 
-void load_pools(const Fields& root, Deployment& d) {
+void load_pools(const Fields& root, const placement::Field& placed_root, Deployment& d) {
     const Fields pools = root.child("pools");
-    d.prefill = load_pool(pools, "prefill", d);
-    d.decode = load_pool(pools, "decode", d);
+    const placement::Field placed_pools = placed_root.at("pools");
+    d.prefill = load_pool(pools, placed_pools, "prefill", d);
+    d.decode = load_pool(pools, placed_pools, "decode", d);
     if (!d.decode.enabled && !d.prefill.enabled)
         pools.fail("decode", "need a prefill or decode pool");
     if (d.devices() > d.system.devices)
@@ -154,15 +176,21 @@ LoadedModel load_any_model(const Fields& root, const std::string& catalog_dir,
 Deployment build(const YAML::Node& node, const std::string& origin, const std::string& catalog_dir,
                  const std::filesystem::path& base_dir) {
     const Fields root(node, "");
+    const placement::Field placed_root(node, origin, "");
+    const placement::Links links = placement::parse_links(placed_root);
+    if (links.transport)
+        placement::fail_at(origin, links.transport_origin,
+                           "the simulator's links come from the hardware, not a transport");
     Deployment d;
     d.name = root.text_or("name", origin);
     d.system = load_system(catalog_dir, root.text("hardware"));
     const LoadedModel model = load_any_model(root, catalog_dir, base_dir);
     d.model = model.spec;
     d.precision =
-        load_precision(root.has("precision") ? root.child("precision")
-                                             : Fields(YAML::Node(YAML::NodeType::Map), "precision"),
-                       model.weight_bytes_per_param);
+        load_precision(root.has("precision")
+                           ? placed_root.at("precision").expect_map()
+                           : placement::Field(YAML::Node(YAML::NodeType::Map), origin, "precision"),
+                       links, model.weight_bytes_per_param);
     if (root.has("mtp")) {
         const Fields mtp = root.child("mtp");
         d.mtp_layers = mtp.count_or("layers", 0);
@@ -178,7 +206,7 @@ Deployment build(const YAML::Node& node, const std::string& origin, const std::s
             ? root.child("scheduler").positive_or("overhead_ms", d.system.device.eff.scheduling_ms)
             : d.system.device.eff.scheduling_ms;
     d.scheduling_s = sched_ms * 1e-3;
-    load_pools(root, d);
+    load_pools(root, placed_root, d);
     return d;
 }
 
@@ -199,6 +227,8 @@ Deployment load_deployment(const std::string& file, const std::string& catalog_d
     const YAML::Node node = load_yaml_file(file);
     try {
         return build(node, file, catalog_dir, std::filesystem::path(file).parent_path());
+    } catch (const placement::DeploymentError& e) {  // names the file already
+        throw ConfigError(e.what());
     } catch (const ConfigError& e) {
         throw ConfigError(file + ": " + e.what());
     }
@@ -211,7 +241,11 @@ Deployment parse_deployment(const std::string& yaml_text, const std::string& cat
     } catch (const YAML::Exception& e) {
         throw ConfigError(e.what());
     }
-    return build(node, "deployment", catalog_dir, ".");
+    try {
+        return build(node, "deployment", catalog_dir, ".");
+    } catch (const placement::DeploymentError& e) {
+        throw ConfigError(e.what());
+    }
 }
 
 }  // namespace ms::sim

@@ -3,74 +3,46 @@
 #include <filesystem>
 
 #include "gguf/gguf.h"
+#include "model/hparams.h"
 
 namespace ms::sim {
 namespace {
 
-// Metadata keys of one architecture: `llama.block_count` and so on.
-class ArchKeys {
-public:
-    explicit ArchKeys(const gguf::File& f)
-        : f_(f), prefix_(f.get_string("general.architecture") + ".") {}
-
-    // A required size: at least 1 (a zero would divide by zero or mean an empty model).
-    int count(const std::string& key) const {
-        const uint32_t n = f_.get_u32(prefix_ + key);
-        if (n == 0) throw gguf::Error("gguf: key '" + prefix_ + key + "' is 0");
-        return int(n);
-    }
-    int count_or(const std::string& key, int fallback) const {
-        return int(f_.get_u32(prefix_ + key, uint32_t(fallback)));
-    }
-    bool has(const std::string& key) const { return f_.has(prefix_ + key); }
-    const std::string& prefix() const { return prefix_; }
-
-private:
-    const gguf::File& f_;
-    std::string prefix_;
-};
-
-int vocab_size(const gguf::File& f, const ArchKeys& keys) {
-    if (const gguf::Value* tokens = f.find("tokenizer.ggml.tokens"))
-        return int(tokens->array_size());
-    if (keys.has("vocab_size")) return keys.count("vocab_size");
-    throw gguf::Error("gguf: missing key 'tokenizer.ggml.tokens' (and no '" + keys.prefix() +
-                      "vocab_size')");
-}
-
-void read_attention(const ArchKeys& keys, ModelSpec& m) {
-    if (keys.has("attention.kv_lora_rank"))
-        throw gguf::Error("gguf: multi-head latent attention (" + keys.prefix() +
-                          "attention.kv_lora_rank) is not read from GGUF; use models.yaml");
-    m.attention = AttentionKind::gqa;
-    m.heads = keys.count("attention.head_count");
-    m.kv_heads = keys.count_or("attention.head_count_kv", m.heads);
-    m.head_dim = keys.count_or("attention.key_length", m.hidden / m.heads);
-}
-
-void read_moe(const ArchKeys& keys, ModelSpec& m) {
-    m.routed_experts = keys.count_or("expert_count", 0);
-    if (m.routed_experts == 0) return;
-    m.top_k = keys.count("expert_used_count");
-    m.shared_experts = keys.count_or("expert_shared_count", 0);
-    m.expert_intermediate = keys.count_or("expert_feed_forward_length", m.dense_intermediate);
-    m.dense_layers = keys.count_or("leading_dense_block_count", 0);
-    if (m.top_k > m.routed_experts)
-        throw gguf::Error("gguf: " + keys.prefix() + "expert_used_count is larger than " +
-                          keys.prefix() + "expert_count");
-}
-
-ModelSpec read_shapes(const gguf::File& f) {
-    const ArchKeys keys(f);
+// The shapes the cost model needs, from the hyperparameters the model itself is built from.
+ModelSpec model_spec(const model::HParams& hp, const std::string& name) {
+    if (hp.n_embd == 0 || hp.n_ff == 0 || hp.n_vocab == 0)
+        throw std::runtime_error(
+            "model: embedding_length, feed_forward_length and the vocabulary "
+            "(tokenizer.ggml.tokens or vocab_size) must be positive");
     ModelSpec m;
-    m.name = std::filesystem::path(f.path()).stem().string();
-    m.layers = keys.count("block_count");
-    m.hidden = keys.count("embedding_length");
-    m.dense_intermediate = keys.count("feed_forward_length");
-    m.vocab = vocab_size(f, keys);
-    read_attention(keys, m);
-    read_moe(keys, m);
-    if (!m.is_moe()) m.dense_layers = m.layers;
+    m.name = name;
+    m.layers = int(hp.n_layer - hp.n_nextn);
+    m.mtp_layers = int(hp.n_nextn);
+    m.hidden = int(hp.n_embd);
+    m.dense_intermediate = int(hp.n_ff);
+    m.vocab = int(hp.n_vocab);
+    m.heads = int(hp.n_head);
+    if (hp.kv_lora_rank > 0) {
+        m.attention = AttentionKind::mla;
+        m.q_lora_rank = int(hp.q_lora_rank);
+        m.kv_lora_rank = int(hp.kv_lora_rank);
+        m.qk_rope_dim = int(hp.n_rot);
+        m.qk_nope_dim = int(hp.head_dim_k_mla - hp.n_rot);
+        m.v_head_dim = int(hp.head_dim_v_mla);
+        if (m.qk_nope_dim < 1 || m.v_head_dim < 1)
+            throw std::runtime_error("model: " + hp.arch +
+                                     ".attention.key_length_mla must exceed "
+                                     "rope.dimension_count and value_length_mla must be positive");
+    } else {
+        m.attention = AttentionKind::gqa;
+        m.kv_heads = int(hp.n_head_kv);
+        m.head_dim = int(hp.head_dim);
+    }
+    m.routed_experts = int(hp.n_expert);
+    m.top_k = int(hp.n_expert_used);
+    m.shared_experts = m.is_moe() ? int(hp.n_expert_shared) : 0;
+    m.expert_intermediate = m.is_moe() ? int(hp.n_ff_expert > 0 ? hp.n_ff_expert : hp.n_ff) : 0;
+    m.dense_layers = m.is_moe() ? int(hp.n_layer_dense_lead) : m.layers;
     return m;
 }
 
@@ -91,8 +63,9 @@ double weight_bytes_per_param(const gguf::File& f) {
 LoadedModel load_gguf_model(const std::string& path) {
     try {
         const gguf::File f = gguf::File::open(path);
-        return {read_shapes(f), weight_bytes_per_param(f)};
-    } catch (const gguf::Error& e) {
+        const std::string name = std::filesystem::path(f.path()).stem().string();
+        return {model_spec(model::HParams::from_gguf(f), name), weight_bytes_per_param(f)};
+    } catch (const std::runtime_error& e) {
         throw ConfigError(path + ": " + e.what());
     }
 }

@@ -65,7 +65,7 @@ def test_dp_groups_step_their_own_sequences(binary, tmp_path, shm_prefix):
     """With 2 DP groups the 4 sequences are dealt to both groups, each sending its own requests;
     one sequence goes to one group."""
     path = attention_ffn(tmp_path, "shm", shm_prefix)
-    path.write_text("dp_groups: 2\n" + path.read_text())
+    path.write_text("attention: {dp: 2}\n" + path.read_text())
     rows = decode_bench(binary, "--deployment", path)
     check_rows(rows)
     one, four = (r["transport"]["messages_per_step"] for r in rows)

@@ -7,6 +7,7 @@ attention would need, n_head x (key + value head dims) x layers x 4. Grouped-que
 (llama) caches keys and values of its KV heads only."""
 import dataclasses
 import importlib.util
+import json
 import concurrent.futures
 import re
 import subprocess
@@ -145,3 +146,26 @@ def test_multi_token_prediction_layers_are_not_run(models, tmp_path, binary):
                         str(out)], check=True, capture_output=True, timeout=60)
         logits[file] = np.fromfile(out, dtype=np.float32)
     assert np.array_equal(*logits.values())
+
+
+def test_simulator_reads_mla_shapes_from_gguf(models, tmp_path, binary):
+    """The simulator takes a GGUF model's shapes from the reader the model is built from, MLA
+    included (model::HParams): a deepseek2 file simulates, and its nextn_predict_layers block is
+    an MTP layer a deployment may draft with, not a trunk layer."""
+    tiny = load_script()
+    model = tiny.deepseek2("deepseek2", q_lora_rank=96)
+    meta = dict(model.metadata, block_count=model.metadata["block_count"] + 1,
+                nextn_predict_layers=1)
+    path = tiny.write_model(dataclasses.replace(model, metadata=meta), "F32", tmp_path)
+    deployment = tmp_path / "sim.yaml"
+    deployment.write_text(
+        f"hardware: host\nmodel: {{gguf: {path}}}\nmtp: {{layers: 1, acceptance: 0.5}}\n"
+        "pools:\n  decode: {devices: 1, attention: {dp: 1}, moe: {ep: 1}, batch_per_group: 2}\n"
+        "workload: {requests: 4, input_tokens: 8, output_tokens: 8}\n")
+    out = subprocess.run([str(binary), "simulate", str(deployment), "--json"], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    assert json.loads(out)["finished"] == 4
+    deployment.write_text(deployment.read_text().replace("layers: 1,", "layers: 2,"))
+    refused = subprocess.run([str(binary), "simulate", str(deployment)], capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode != 0 and "has 1 MTP layers" in refused.stderr, refused.stderr

@@ -80,7 +80,7 @@ def test_moving_experts_under_load_keeps_every_request_and_output(binary, tmp_pa
     """With 2 DP groups a move lands while the other group's tokens are out with the experts:
     that exchange completes under the placement it was sent with."""
     deployment = experts_over_two_workers(tmp_path, shm_prefix)
-    deployment.write_text(f"dp_groups: {dp_groups}\n" + deployment.read_text())
+    deployment.write_text(f"attention: {{dp: {dp_groups}}}\n" + deployment.read_text())
     server = Server(binary, MODEL, "-t", 1, "-c", 512, "--max-running", 4, "--deployment",
                     deployment)
     try:

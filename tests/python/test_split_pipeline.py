@@ -105,7 +105,7 @@ def test_dp_groups_give_the_colocated_completions(binary, model_path, tmp_path, 
     turns on its core: one group's steps run while the other's wait for the worker."""
     got, expected, samples = colocated_and_split(
         binary, model_path, tmp_path, shm_prefix, which, case,
-        f"dp_groups: 2\nmicro_batches: {micro_batches}\n", monkeypatch)
+        f"attention: {{dp: 2}}\nmicro_batches: {micro_batches}\n", monkeypatch)
     assert got == expected
     steps = samples["pipeline_steps_total"]
     assert steps > 0

@@ -113,7 +113,7 @@ def test_a_killed_worker_is_relaunched_and_serving_resumes(binary, model_path, t
     model = tmp_path / "model.gguf"
     model.symlink_to(model_path)
     deployment = placement(tmp_path, transport, shm_prefix)
-    deployment.write_text(f"micro_batches: {micro_batches}\ndp_groups: {dp_groups}\n" +
+    deployment.write_text(f"micro_batches: {micro_batches}\nattention: {{dp: {dp_groups}}}\n" +
                           deployment.read_text())
     server = Server(binary, model, "-t", 1, "-c", 2048, "--deployment", deployment)
     try:

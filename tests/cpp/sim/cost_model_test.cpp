@@ -15,7 +15,8 @@ Deployment deployment(const std::string& yaml) {
 const std::string kDeepSeekDecode = R"(
 hardware: cloudmatrix384
 model: deepseek-r1
-precision: {weights: int8, activations: int8, kv: int8}
+precision: {weights: int8, kv: int8}
+activations: int8
 mtp: {layers: 1, acceptance: 0.7}
 pools:
   decode:

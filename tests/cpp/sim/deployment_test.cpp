@@ -11,7 +11,8 @@ const std::string kCatalog = std::string(MS_SOURCE_DIR) + "/data/catalog";
 const std::string kGood = R"(
 hardware: cloudmatrix384
 model: deepseek-r1
-precision: {weights: int8, activations: int8, kv: int8}
+precision: {weights: int8, kv: int8}
+activations: int8
 pools:
   decode:
     devices: 32
@@ -57,6 +58,49 @@ TEST(Deployment, ErrorsNameTheField) {
               std::string::npos);
     EXPECT_NE(error_for(kGood, "kv: int8", "kv: int3").find("precision.kv"), std::string::npos);
     EXPECT_NE(error_for(kGood, "model: deepseek-r1", "model: gpt-5").find("model: unknown"),
+              std::string::npos);
+}
+
+TEST(Deployment, OldSpellingsNameTheNewKey) {
+    EXPECT_NE(error_for(kGood, "kv: int8}", "kv: int8, activations: int8}")
+                  .find("precision.activations: 'activations' is no longer read: write "
+                        "activations: DTYPE at the top level"),
+              std::string::npos);
+    EXPECT_NE(error_for(kGood, "moe: {ep: 32}", "moe: {ep: 16}\n    dp_groups: 2")
+                  .find("pools.decode.dp_groups: 'dp_groups' is no longer read"),
+              std::string::npos);
+    EXPECT_NE(error_for(kGood, "moe: {ep: 32}",
+                        "moe: {ep: 16}\n    afd: {attention_devices: 16, expert_devices: 16}")
+                  .find("pools.decode.afd: 'afd' is no longer read: write roles"),
+              std::string::npos);
+    EXPECT_NE(error_for(kGood, "batch_per_group: 8", "batch_per_group: 8\n    bogus: 1")
+                  .find("pools.decode.bogus: unknown field 'bogus'"),
+              std::string::npos);
+    EXPECT_NE(error_for(kGood, "hardware:", "transport: shm\nhardware:")
+                  .find("transport: the simulator's links come from the hardware"),
+              std::string::npos);
+}
+
+// Roles, the runtime's word for which units run where, split attention from the experts.
+TEST(Deployment, RolesDisaggregateAttentionFromExperts) {
+    std::string text = kGood;
+    text.replace(text.find("attention: {dp: 32}"), 19,
+                 "attention: {dp: 16}\n    roles:\n      attention: {replicas: 16, units: "
+                 "[attention]}\n      experts: {replicas: 16, units: [moe]}");
+    text.replace(text.find("ep: 32"), 6, "ep: 16");
+    const Deployment d = parse_deployment(text, kCatalog);
+    EXPECT_TRUE(d.decode.disaggregated_ffn());
+    EXPECT_EQ(d.decode.attention_devices, 16);
+    EXPECT_EQ(d.decode.expert_devices, 16);
+    EXPECT_EQ(d.decode.expert_slots_per_device(d.model), 16);
+    std::string both = text;
+    both.replace(both.find("units: [moe]"), 12, "units: [attention, moe]");
+    EXPECT_NE(error_for(both, "", "")
+                  .find("pools.decode.roles.experts: the simulator "
+                        "disaggregates attention from experts"),
+              std::string::npos);
+    EXPECT_NE(error_for(text, "replicas: 16, units: [moe]", "replicas: 8, units: [moe]")
+                  .find("pools.decode.roles: replicas of the attention roles plus"),
               std::string::npos);
 }
 
