@@ -11,7 +11,6 @@
 
 #include "engine/step_executor.h"
 #include "kernels/thread_pool.h"
-#include "model/micro_batch.h"
 #include "runtime/metrics/runtime_metrics.h"
 #include "scheduler/scheduler.h"
 
@@ -20,14 +19,14 @@ namespace {
 
 // Everything the per-step figures are differences of.
 struct Counters {
-    std::vector<model::UnitTime> units;
+    std::vector<executor::UnitTime> units;
     transport::TransportStats transport;
     uint64_t bubble_nanoseconds = 0;
 };
 
-Counters read_counters(const model::Model& model, const runtime::SplitRuntime* split) {
-    return {model.unit_times(), split ? split->transport_stats() : transport::TransportStats{},
-            model.pipeline_counters().bubble_nanoseconds.load()};
+Counters read_counters(const executor::ChainExecutor& chain, const runtime::SplitRuntime* split) {
+    return {chain.unit_times(), split ? split->transport_stats() : transport::TransportStats{},
+            chain.pipeline_counters().bubble_nanoseconds.load()};
 }
 
 StepCosts per_step(const model::Model& model, const runtime::SplitRuntime* split,
@@ -70,21 +69,21 @@ int32_t sequences_of_group(const DecodeBenchOptions& o, int groups, int group) {
 // random prompt, then each step decodes one token of every sequence.
 class Sequences {
 public:
-    Sequences(model::Model& model, const DecodeBenchOptions& o, int dp_group,
+    Sequences(executor::ChainExecutor& chain, const DecodeBenchOptions& o, int dp_group,
               scheduler::BlockId first_block)
         : pool_(o.threads),
-          n_vocab_(model.hparams().n_vocab),
+          n_vocab_(chain.model().hparams().n_vocab),
           kv_({.n_blocks =
-                   sequences_of_group(o, model.dp_groups(), dp_group) * blocks_per_sequence(o),
+                   sequences_of_group(o, chain.dp_groups(), dp_group) * blocks_per_sequence(o),
                .first_block = first_block,
-               .identity = engine::kv_identity(model, kBlockSize),
+               .identity = engine::kv_identity(chain.model(), kBlockSize),
                .prefix_caching = false}),
           scheduler_({.token_budget = std::max(1, o.prompt_tokens) * o.sequences,
                       .max_running = o.sequences},
                      kv_),
-          executor_(model, &pool_, dp_group, kBlockSize),
+          executor_(chain, &pool_, dp_group, kBlockSize),
           rng_(42 + dp_group) {
-        const int32_t n = sequences_of_group(o, model.dp_groups(), dp_group);
+        const int32_t n = sequences_of_group(o, chain.dp_groups(), dp_group);
         for (int32_t s = 0; s < n; ++s) {
             std::vector<int32_t> prompt(size_t(std::max(1, o.prompt_tokens)));
             for (auto& t : prompt) t = random_token();
@@ -145,29 +144,30 @@ double BenchResult::stdev() const {
     return tokens_per_s.size() > 1 ? std::sqrt(sq / double(tokens_per_s.size() - 1)) : 0.0;
 }
 
-BenchResult measure_decode(model::Model& model, const runtime::SplitRuntime* split,
+BenchResult measure_decode(executor::ChainExecutor& chain, const runtime::SplitRuntime* split,
                            const DecodeBenchOptions& o) {
     BenchResult r;
     r.test = "tg" + std::to_string(o.steps) + "x" + std::to_string(o.sequences);
     r.threads = o.threads;
     r.sequences = o.sequences;
     std::fprintf(stderr, "\rbench: %s, %d threads, prefill   ", r.test.c_str(), o.threads);
+    model::Model& model = chain.model();
     model.reserve_kv(o.sequences * blocks_per_sequence(o), kBlockSize);
     std::vector<std::unique_ptr<Sequences>> groups;
     scheduler::BlockId first_block = 0;
-    for (int g = 0; g < std::min(model.dp_groups(), o.sequences); ++g) {
-        groups.push_back(std::make_unique<Sequences>(model, o, g, first_block));
-        first_block += sequences_of_group(o, model.dp_groups(), g) * blocks_per_sequence(o);
+    for (int g = 0; g < std::min(chain.dp_groups(), o.sequences); ++g) {
+        groups.push_back(std::make_unique<Sequences>(chain, o, g, first_block));
+        first_block += sequences_of_group(o, chain.dp_groups(), g) * blocks_per_sequence(o);
     }
     const auto run = [&] { return run_steps(groups, o); };
     run();  // warm-up: size buffers, wake the workers
-    const Counters before = read_counters(model, split);
+    const Counters before = read_counters(chain, split);
     for (int rep = 0; rep < o.repetitions; ++rep) {
         std::fprintf(stderr, "\rbench: %s, %d threads, run %d/%d   ", r.test.c_str(), o.threads,
                      rep + 1, o.repetitions);
         r.tokens_per_s.push_back(double(o.sequences) * o.steps / run());
     }
-    r.per_step = per_step(model, split, before, read_counters(model, split),
+    r.per_step = per_step(model, split, before, read_counters(chain, split),
                           double(o.steps) * o.repetitions);
     return r;
 }

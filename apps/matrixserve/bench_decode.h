@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model/model.h"
+#include "executor/chain_executor.h"
 #include "runtime/split_runtime.h"
 
 namespace ms::app {
@@ -49,9 +49,9 @@ struct DecodeBenchOptions {
 // Prefills the sequences once, then times `repetitions` runs of `steps` decode steps (after one
 // warm-up run); each run continues the sequences, so the context grows by `steps` a run.
 // `split` (may be null) is the model's running deployment, for its transport counters. With DP
-// groups (Model::set_dp_groups) the sequences are dealt out to the groups, which step at once on
-// threads of their own, taking turns on the front end as the engine's groups do.
-BenchResult measure_decode(model::Model& model, const runtime::SplitRuntime* split,
+// groups (ChainExecutor::set_dp_groups) the sequences are dealt out to the groups, which step at
+// once on threads of their own, taking turns on the front end as the engine's groups do.
+BenchResult measure_decode(executor::ChainExecutor& chain, const runtime::SplitRuntime* split,
                            const DecodeBenchOptions& options);
 
 }  // namespace ms::app

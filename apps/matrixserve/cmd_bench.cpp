@@ -48,16 +48,17 @@ double time_run(engine::Session& session, const std::vector<int32_t>& tokens, bo
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-BenchResult measure(model::Model& model, const BenchOptions& o, int threads, bool generation) {
+BenchResult measure(executor::ChainExecutor& chain, const BenchOptions& o, int threads,
+                    bool generation) {
     const int n = generation ? o.n_gen : o.n_prompt;
     BenchResult r;
     r.test = (generation ? "tg" : "pp") + std::to_string(n);
     r.threads = threads;
     ThreadPool pool(threads);
     engine::Session session(
-        model, &pool,
+        chain, &pool,
         {.n_ctx = std::max(o.n_prompt, o.n_gen) + 16, .n_batch = 512, .block_size = 16});
-    const auto tokens = random_tokens(n, model.hparams().n_vocab);
+    const auto tokens = random_tokens(n, chain.model().hparams().n_vocab);
     time_run(session, tokens, generation);  // warm-up: page in weights, size buffers
     for (int rep = 0; rep < o.repetitions; ++rep) {
         std::fprintf(stderr, "\rbench: %s, %d threads, run %d/%d   ", r.test.c_str(), threads,
@@ -71,15 +72,15 @@ std::vector<BenchResult> measure_all(LoadedModel& loaded, const BenchOptions& o)
     std::vector<BenchResult> results;
     for (int threads : o.threads) {
         for (int n : o.sequences)
-            results.push_back(measure_decode(*loaded.model, loaded.split.get(),
+            results.push_back(measure_decode(*loaded.chain, loaded.split.get(),
                                              {.sequences = n,
                                               .prompt_tokens = o.prefill,
                                               .steps = o.n_gen,
                                               .repetitions = o.repetitions,
                                               .threads = threads}));
         if (!o.sequences.empty()) continue;
-        if (o.n_prompt > 0) results.push_back(measure(*loaded.model, o, threads, false));
-        if (o.n_gen > 0) results.push_back(measure(*loaded.model, o, threads, true));
+        if (o.n_prompt > 0) results.push_back(measure(*loaded.chain, o, threads, false));
+        if (o.n_gen > 0) results.push_back(measure(*loaded.chain, o, threads, true));
     }
     return results;
 }
@@ -148,7 +149,7 @@ void run(const BenchOptions& o) {
     if (!o.sequences.empty() && o.n_gen <= 0)
         throw std::invalid_argument("bench: --sequences needs decode steps (-n above 0)");
     auto loaded = load_model(o.model, !o.json);
-    if (o.unit_times) loaded.model->time_units();
+    if (o.unit_times) loaded.chain->time_units();
     const auto results = measure_all(loaded, o);
     std::fprintf(stderr, "\r%60s\r", "");
     const std::string isa(kernels::isa_name(kernels::active_isa()));

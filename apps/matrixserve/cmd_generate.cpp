@@ -52,7 +52,7 @@ void run(const GenerateOptions& o) {
     const auto& vocab = *loaded.vocab;
     const auto prompt = prompt_tokens(o, vocab, loaded.model->file());
     // One request through the serving engine: its KV holds the whole context.
-    engine::Engine engine(*loaded.model, vocab,
+    engine::Engine engine(*loaded.chain, vocab,
                           {.threads = o.model.threads,
                            .n_ctx = o.model.n_ctx,
                            .kv_blocks = (o.model.n_ctx + 15) / 16,

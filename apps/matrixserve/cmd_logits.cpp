@@ -39,7 +39,7 @@ void run(LogitsOptions& o) {
     if (o.tokens.empty()) o.tokens = loaded.vocab->encode(o.text, std::nullopt, false);
     if (o.tokens.empty())
         throw std::invalid_argument("logits: give --tokens or a non-empty --text");
-    engine::Session session(*loaded.model, loaded.pool.get(),
+    engine::Session session(*loaded.chain, loaded.pool.get(),
                             {.n_ctx = o.model.n_ctx, .n_batch = o.n_batch, .block_size = 16});
     model::Activations logits;
     session.append(o.tokens, true, logits);

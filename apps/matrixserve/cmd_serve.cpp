@@ -30,8 +30,9 @@ int run(const ServeCommandOptions& o) {
     std::fprintf(stderr, "loading %s\n", o.model.path.c_str());
     auto model = model::Model::load(o.model.path);
     const auto vocab = tok::Vocab::from_gguf(model->file());
+    executor::ChainExecutor chain(*model);
     const auto experts = ModelExpertEndpoints::attach(*model);  // before the split takes the units
-    const auto split = start_deployment(o.model, *model);       // outlives the engine below
+    const auto split = start_deployment(o.model, chain);        // outlives the engine below
     if (experts && split) experts->set_rebalancer(split->expert_rebalancer());
 
     server::ServeOptions serve;
@@ -58,7 +59,7 @@ int run(const ServeCommandOptions& o) {
     engine::EngineOptions engine_options = o.engine;
     engine_options.threads = o.model.threads;
     engine_options.n_ctx = o.model.n_ctx;
-    engine::Engine engine(*model, *vocab, engine_options);
+    engine::Engine engine(chain, *vocab, engine_options);
     std::fprintf(stderr, "serving %s (chat format %s, context %d)\n",
                  serve.service.model_name.c_str(),
                  std::string(tok::chat_format_name(serve.service.chat_template.format)).c_str(),

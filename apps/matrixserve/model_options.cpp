@@ -49,9 +49,9 @@ void add_sampling_options(CLI::App& cmd, engine::SamplingParams& p) {
 }
 
 std::unique_ptr<runtime::SplitRuntime> start_deployment(const ModelOptions& options,
-                                                        model::Model& model) {
+                                                        executor::ChainExecutor& chain) {
     if (options.deployment.empty()) return nullptr;
-    return runtime::SplitRuntime::start(model, options.split_options());
+    return runtime::SplitRuntime::start(chain, options.split_options());
 }
 
 LoadedModel load_model(const ModelOptions& options, bool verbose) {
@@ -59,10 +59,10 @@ LoadedModel load_model(const ModelOptions& options, bool verbose) {
     if (verbose) std::fprintf(stderr, "loading %s ...", options.path.c_str());
     LoadedModel loaded;
     loaded.model = model::Model::load(options.path);
+    loaded.chain = std::make_unique<executor::ChainExecutor>(*loaded.model);
     loaded.vocab = tok::Vocab::from_gguf(loaded.model->file());
     loaded.pool = std::make_unique<ThreadPool>(options.thread_count());
-    if (!options.deployment.empty())
-        loaded.split = runtime::SplitRuntime::start(*loaded.model, options.split_options());
+    loaded.split = start_deployment(options, *loaded.chain);
     if (verbose) {
         const auto ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);

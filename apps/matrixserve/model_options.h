@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/sampler.h"
+#include "executor/chain_executor.h"
 #include "kernels/thread_pool.h"
 #include "model/model.h"
 #include "runtime/split_runtime.h"
@@ -28,15 +29,16 @@ void add_sampling_options(CLI::App& cmd, engine::SamplingParams& params);
 
 struct LoadedModel {
     std::unique_ptr<model::Model> model;
+    std::unique_ptr<executor::ChainExecutor> chain;  // runs the model
     std::unique_ptr<tok::Vocab> vocab;
     std::unique_ptr<ThreadPool> pool;
     std::unique_ptr<runtime::SplitRuntime> split;  // after the model: stops its workers first
 };
 
-// With a deployment file: starts its workers and swaps proxies into the model for the units they
-// run (docs/deployment.md); null without one.
+// With a deployment file: starts its workers, swaps proxies into the chain's model for the units
+// they run and sets the chain's micro-batches and DP groups (docs/deployment.md); null without one.
 std::unique_ptr<runtime::SplitRuntime> start_deployment(const ModelOptions& options,
-                                                        model::Model& model);
+                                                        executor::ChainExecutor& chain);
 
 // Maps the model and builds its vocabulary, reporting progress on stderr when verbose. With a
 // deployment, starts its workers and runs the units placed on them there.

@@ -11,7 +11,7 @@
 #include "engine/engine_group.h"
 #include "engine/prefix_router.h"
 #include "engine/request_state.h"
-#include "model/model.h"
+#include "executor/chain_executor.h"
 #include "scheduler/block_pool.h"
 #include "tokenizer/vocab.h"
 
@@ -55,6 +55,7 @@ constexpr size_t kRoutedBlocks = 1 << 16;
 
 struct Engine::Impl {
     EngineOptions options;
+    executor::ChainExecutor& chain;
     model::Model& model;
     const tok::Vocab& vocab;
     std::atomic<uint64_t> next_id{1};
@@ -62,11 +63,11 @@ struct Engine::Impl {
     int32_t load_slack = 1;  // requests more than the least loaded group a prefix may cost
     std::vector<std::unique_ptr<EngineGroup>> groups;
 
-    Impl(model::Model& m, const tok::Vocab& v, const EngineOptions& o)
-        : options(o), model(m), vocab(v) {
+    Impl(executor::ChainExecutor& c, const tok::Vocab& v, const EngineOptions& o)
+        : options(o), chain(c), model(c.model()), vocab(v) {
         if (options.kv_blocks <= 0)
-            options.kv_blocks = default_kv_blocks(options, m.kv_bytes_per_token());
-        const int n = m.dp_groups();
+            options.kv_blocks = default_kv_blocks(options, model.kv_bytes_per_token());
+        const int n = chain.dp_groups();
         EngineOptions each = options;
         each.kv_blocks = options.kv_blocks / n;
         each.max_running = share(options.max_running, n);
@@ -78,7 +79,7 @@ struct Engine::Impl {
         model.reserve_kv(each.kv_blocks * n, options.block_size);
         load_slack = std::max(1, each.max_running / 4);
         for (int g = 0; g < n; ++g)
-            groups.push_back(std::make_unique<EngineGroup>(model, each, vocab,
+            groups.push_back(std::make_unique<EngineGroup>(chain, each, vocab,
                                                            GroupPlace{g, g * each.kv_blocks}));
     }
 
@@ -105,8 +106,9 @@ struct Engine::Impl {
     }
 };
 
-Engine::Engine(model::Model& model, const tok::Vocab& vocab, const EngineOptions& options)
-    : impl_(std::make_unique<Impl>(model, vocab, options)) {}
+Engine::Engine(executor::ChainExecutor& chain, const tok::Vocab& vocab,
+               const EngineOptions& options)
+    : impl_(std::make_unique<Impl>(chain, vocab, options)) {}
 
 Engine::~Engine() = default;
 

@@ -5,8 +5,8 @@
 // hash of their token prefix, so requests sharing a prefix reuse its blocks; unreferenced blocks
 // stay cached until LRU eviction. When KV runs out the newest running request is preempted and
 // later recomputed. A model with several attention
-// data-parallel groups (Model::set_dp_groups) gets one loop per group, each with its own share
-// of the requests, KV blocks and limits; a new request goes to the group that was sent the
+// data-parallel groups (ChainExecutor::set_dp_groups) gets one loop per group, each with its own
+// share of the requests, KV blocks and limits; a new request goes to the group that was sent the
 // longest prefix of its prompt (prefix_router.h), unless that group is much busier than the
 // least loaded one, where it goes otherwise.
 #pragma once
@@ -20,8 +20,8 @@
 
 #include "engine/sampler.h"
 
-namespace ms::model {
-class Model;
+namespace ms::executor {
+class ChainExecutor;
 }
 namespace ms::tok {
 class Vocab;
@@ -107,8 +107,9 @@ struct EngineStats {
 
 class Engine {
 public:
-    // The vocabulary (the process's one) decides which tokens end a generation.
-    Engine(model::Model& model, const tok::Vocab& vocab, const EngineOptions& options);
+    // Runs the chain executor's model with one loop per DP group. The vocabulary (the process's
+    // one) decides which tokens end a generation.
+    Engine(executor::ChainExecutor& chain, const tok::Vocab& vocab, const EngineOptions& options);
     ~Engine();  // stops the loop; requests still running finish with Cancelled
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;

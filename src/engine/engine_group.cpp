@@ -10,8 +10,8 @@
 
 #include "engine/request_state.h"
 #include "engine/step_executor.h"
+#include "executor/chain_executor.h"
 #include "kernels/thread_pool.h"
-#include "model/model.h"
 #include "scheduler/scheduler.h"
 #include "tokenizer/vocab.h"
 
@@ -57,13 +57,14 @@ struct EngineGroup::Impl {
     std::unordered_map<uint64_t, Request> requests;  // running or waiting in the scheduler
     std::thread loop;
 
-    Impl(model::Model& m, const EngineOptions& o, const tok::Vocab& v, GroupPlace place)
+    Impl(executor::ChainExecutor& chain, const EngineOptions& o, const tok::Vocab& v,
+         GroupPlace place)
         : options(o),
           pool(o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()))),
           vocab(v),
-          kv(kv_config(m, o, place)),
+          kv(kv_config(chain.model(), o, place)),
           scheduler(scheduler_config(o), kv),
-          executor(m, &pool, place.dp_group, o.block_size) {
+          executor(chain, &pool, place.dp_group, o.block_size) {
         stats.kv_blocks_total = kv.pool().n_total();
         loop = std::thread([this] { run(); });
     }
@@ -231,9 +232,9 @@ void EngineGroup::Impl::update_stats() {
     stats.kv_blocks_cached = kv.pool().n_cached();
 }
 
-EngineGroup::EngineGroup(model::Model& model, const EngineOptions& options, const tok::Vocab& vocab,
-                         GroupPlace place)
-    : impl_(std::make_unique<Impl>(model, options, vocab, place)) {}
+EngineGroup::EngineGroup(executor::ChainExecutor& chain, const EngineOptions& options,
+                         const tok::Vocab& vocab, GroupPlace place)
+    : impl_(std::make_unique<Impl>(chain, options, vocab, place)) {}
 
 EngineGroup::~EngineGroup() {
     {

@@ -1,7 +1,8 @@
 // One attention data-parallel group of the engine (engine.h): its own requests, scheduler, KV
 // blocks and loop thread. Each step is: take new requests, schedule, execute the plan, sample,
-// report. Groups share the model; with several, each step's forward pass holds the model's
-// compute turn, so one group computes while another waits for a worker (Model::set_dp_groups).
+// report. Groups share the model; with several, each step's forward pass holds the executor's
+// compute turn, so one group computes while another waits for a worker
+// (ChainExecutor::set_dp_groups).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -26,8 +27,8 @@ class EngineGroup {
 public:
     // options are this group's share (kv_blocks > 0, max_running, max_waiting); the model's KV
     // store must already hold the group's blocks.
-    EngineGroup(model::Model& model, const EngineOptions& options, const tok::Vocab& vocab,
-                GroupPlace place);
+    EngineGroup(executor::ChainExecutor& chain, const EngineOptions& options,
+                const tok::Vocab& vocab, GroupPlace place);
     ~EngineGroup();  // stops the loop; requests still running finish with Cancelled
     EngineGroup(const EngineGroup&) = delete;
     EngineGroup& operator=(const EngineGroup&) = delete;

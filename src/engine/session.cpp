@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "model/model.h"
+#include "executor/chain_executor.h"
 
 namespace ms::engine {
 namespace {
@@ -16,14 +16,14 @@ int32_t blocks_for(const SessionOptions& o) {
 
 }  // namespace
 
-Session::Session(model::Model& model, ThreadPool* pool, const SessionOptions& options)
+Session::Session(executor::ChainExecutor& chain, ThreadPool* pool, const SessionOptions& options)
     : options_(options),
       kv_({.n_blocks = blocks_for(options),
-           .identity = kv_identity(model, options.block_size),
+           .identity = kv_identity(chain.model(), options.block_size),
            .prefix_caching = false}),
       scheduler_({.token_budget = options.n_batch, .max_running = 1}, kv_),
-      executor_(model, pool, 0, options.block_size) {
-    model.reserve_kv(kv_.pool().n_total(), options.block_size);
+      executor_(chain, pool, 0, options.block_size) {
+    chain.model().reserve_kv(kv_.pool().n_total(), options.block_size);
 }
 
 void Session::append(std::span<const int32_t> tokens, bool all_logits, model::Activations& logits) {

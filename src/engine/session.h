@@ -20,8 +20,9 @@ struct SessionOptions {
 
 class Session {
 public:
-    // Sizes the model's KV store for n_ctx positions of this one sequence.
-    Session(model::Model& model, ThreadPool* pool, const SessionOptions& options);
+    // Sizes the model's KV store for n_ctx positions of this one sequence; steps run through
+    // chain as DP group 0.
+    Session(executor::ChainExecutor& chain, ThreadPool* pool, const SessionOptions& options);
 
     // Appends tokens at the end of the sequence. logits receives one row per appended token
     // when all_logits, else only the last token's row. Throws std::length_error past n_ctx.

@@ -2,9 +2,8 @@
 
 #include <xxhash.h>
 
+#include "executor/chain_executor.h"
 #include "gguf/gguf.h"
-#include "model/compute_turn.h"
-#include "model/model.h"
 
 namespace ms::engine {
 
@@ -19,8 +18,9 @@ scheduler::KvIdentity kv_identity(const model::Model& model, int32_t block_size)
     return {name, block_size, "f32"};  // KvBlocks holds floats
 }
 
-StepExecutor::StepExecutor(model::Model& model, ThreadPool* pool, int dp_group, int32_t block_size)
-    : model_(model), pool_(pool), dp_group_(dp_group) {
+StepExecutor::StepExecutor(executor::ChainExecutor& chain, ThreadPool* pool, int dp_group,
+                           int32_t block_size)
+    : chain_(chain), pool_(pool), dp_group_(dp_group) {
     batch_.block_size = block_size;
 }
 
@@ -38,8 +38,7 @@ const model::Activations& StepExecutor::run(const scheduler::StepPlan& plan,
             batch_.add(tokens[size_t(pos)], pos, int32_t(s),
                        all_logits || (seq.samples && pos + 1 == seq.start + seq.n_tokens));
     }
-    const model::ComputeTurn::Held turn(model_.compute_turn());
-    model_.forward(batch_, pool_, logits_, dp_group_);
+    chain_.forward(batch_, pool_, logits_, dp_group_);
     return logits_;
 }
 

@@ -1,7 +1,7 @@
 // Runs one step plan on a model: builds the batch from the scheduler's tokens and block tables,
-// runs the forward pass under the model's compute turn, and hands back the logits. The serving
-// engine, `generate`, `logits` and the benchmarks all step through this, so there is one way a
-// batch is made.
+// runs it through the chain executor as the step of one DP group, and hands back the logits. The
+// serving engine, `generate`, `logits` and the benchmarks all step through this, so there is one
+// way a batch is made.
 #pragma once
 #include <cstdint>
 
@@ -14,6 +14,9 @@ class ThreadPool;
 namespace ms::model {
 class Model;
 }
+namespace ms::executor {
+class ChainExecutor;
+}
 
 namespace ms::engine {
 
@@ -23,7 +26,8 @@ scheduler::KvIdentity kv_identity(const model::Model& model, int32_t block_size)
 
 class StepExecutor {
 public:
-    StepExecutor(model::Model& model, ThreadPool* pool, int dp_group, int32_t block_size);
+    StepExecutor(executor::ChainExecutor& chain, ThreadPool* pool, int dp_group,
+                 int32_t block_size);
 
     // Rows in plan order: one for each sequence that samples, or with all_logits one for every
     // token computed. Valid until the next run.
@@ -31,7 +35,7 @@ public:
                                   const scheduler::Scheduler& scheduler, bool all_logits = false);
 
 private:
-    model::Model& model_;
+    executor::ChainExecutor& chain_;
     ThreadPool* pool_;
     int dp_group_;
     model::Batch batch_;

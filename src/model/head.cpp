@@ -5,7 +5,6 @@
 
 #include "gguf/gguf.h"
 #include "kernels/matmul.h"
-#include "model/compute_turn.h"
 #include "model/layer_math.h"
 #include "model/units.h"
 #include "model/weights.h"

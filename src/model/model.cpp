@@ -1,15 +1,11 @@
 #include "model/model.h"
 
-#include <atomic>
-#include <chrono>
 #include <map>
 #include <stdexcept>
 
 #include "gguf/gguf.h"
 #include "kernels/stable_weights.h"
 #include "model/architectures.h"
-#include "model/compute_turn.h"
-#include "model/micro_batch.h"
 #include "model/units.h"
 
 namespace ms::model {
@@ -67,7 +63,6 @@ std::unique_ptr<Model> Model::from_file(gguf::File file) {
     m->stable_weights_ = register_tensors(*m->file_);
     m->hparams_ = HParams::from_gguf(*m->file_);
     m->units_ = it->second(*m->file_, m->hparams_);
-    m->pipeline_ = std::make_unique<PipelineCounters>();
     return m;
 }
 
@@ -103,78 +98,9 @@ int64_t Model::uncompressed_kv_bytes_per_token() const {
     return sum_over_kv_holders(&KvHolder::uncompressed_kv_bytes_per_token);
 }
 
-struct Model::UnitClock {
-    std::atomic<uint64_t> calls{0};
-    std::atomic<uint64_t> nanoseconds{0};
-};
-
-void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits, int dp_group) {
-    if (dp_group < 0 || dp_group >= dp_groups_)
-        throw std::invalid_argument("model: no DP group " + std::to_string(dp_group));
-    // With DP groups every step goes through the pipeline, which lends the turn while it waits.
-    if (micro_batches_ > 1 || turn_) {
-        const std::vector<MicroBatch> slices = split_into_micro_batches(batch, micro_batches_);
-        if (slices.size() > 1 || turn_) {
-            UnitTimer timer;
-            if (unit_clocks_)
-                timer = [this](size_t unit, uint64_t calls, uint64_t ns) {
-                    record_unit_time(unit, calls, ns);
-                };
-            const PipelineSharing sharing{dp_group * micro_batches_, turn_.get()};
-            return run_micro_batches(units_, batch, slices, pool, logits, *pipeline_, sharing,
-                                     timer);
-        }
-    }
+void Model::forward(const Batch& batch, ThreadPool* pool, Activations& logits) {
     const StepContext ctx{batch, pool};
-    if (unit_clocks_) return forward_timed(ctx, logits);
     for (auto& unit : units_) unit->forward(ctx, logits);
-}
-
-void Model::forward_timed(const StepContext& ctx, Activations& logits) {
-    using Clock = std::chrono::steady_clock;
-    for (size_t i = 0; i < units_.size(); ++i) {
-        const auto start = Clock::now();
-        units_[i]->forward(ctx, logits);
-        record_unit_time(i, 1, uint64_t(std::chrono::nanoseconds(Clock::now() - start).count()));
-    }
-}
-
-void Model::record_unit_time(size_t unit, uint64_t calls, uint64_t nanoseconds) {
-    unit_clocks_[unit].calls.fetch_add(calls, std::memory_order_relaxed);
-    unit_clocks_[unit].nanoseconds.fetch_add(nanoseconds, std::memory_order_relaxed);
-}
-
-void Model::check_lanes(int micro_batches, int dp_groups) {
-    if (micro_batches < 1 || micro_batches > kMaxMicroBatches)
-        throw std::invalid_argument("micro-batches must be 1.." + std::to_string(kMaxMicroBatches) +
-                                    ", not " + std::to_string(micro_batches));
-    if (dp_groups < 1 || dp_groups * micro_batches > kMaxMicroBatches)
-        throw std::invalid_argument(
-            "DP groups times micro-batches must be at most " + std::to_string(kMaxMicroBatches) +
-            ", not " + std::to_string(dp_groups) + " x " + std::to_string(micro_batches));
-}
-
-void Model::set_micro_batches(int n) {
-    check_lanes(n, dp_groups_);
-    micro_batches_ = n;
-}
-
-void Model::set_dp_groups(int n) {
-    check_lanes(micro_batches_, n);
-    dp_groups_ = n;
-    turn_ = n > 1 ? std::make_unique<ComputeTurn>(pipeline_->bubble_nanoseconds) : nullptr;
-}
-
-void Model::time_units() {
-    if (!unit_clocks_) unit_clocks_ = std::make_unique<UnitClock[]>(units_.size());
-}
-
-std::vector<UnitTime> Model::unit_times() const {
-    std::vector<UnitTime> times;
-    for (size_t i = 0; unit_clocks_ && i < units_.size(); ++i)
-        times.push_back({unit_clocks_[i].calls.load(std::memory_order_relaxed),
-                         unit_clocks_[i].nanoseconds.load(std::memory_order_relaxed)});
-    return times;
 }
 
 }  // namespace ms::model

@@ -14,7 +14,16 @@ class ThreadPool;
 
 namespace ms::model {
 
-class ComputeTurn;
+// The front end's cores when attention DP groups take turns on them (executor/compute_turn.h):
+// a long unit yields between pieces of its work, so another group's step can send its tokens to a
+// worker meanwhile.
+class FrontEndTurn {
+public:
+    virtual ~FrontEndTurn() = default;
+    // Lets a waiting group that feeds a worker go first, then takes the turn back (as a feeder
+    // when the caller will next send work to a worker).
+    virtual void yield(bool feeds_worker) = 0;
+};
 
 // Row-major float matrix: one row per token (or per output row for the head).
 struct Activations {
@@ -52,9 +61,8 @@ struct Batch {
 struct StepContext {
     const Batch& batch;
     ThreadPool* pool = nullptr;
-    // Set when DP groups share the front end (compute_turn.h): a long unit yields it between
-    // pieces of its work, so another group's step can send its tokens to a worker meanwhile.
-    ComputeTurn* turn = nullptr;
+    // Set when DP groups share the front end.
+    FrontEndTurn* turn = nullptr;
 };
 
 class Unit {
@@ -65,8 +73,8 @@ public:
     // the head leaves x as (n_logit_rows x n_vocab) logits.
     virtual void forward(const StepContext& ctx, Activations& x) = 0;
 
-    // Micro-batch pipelining (micro_batch.h): begin() starts the unit on x and returns true if
-    // it is still running (a unit in another worker sent its request); then end() waits and
+    // Micro-batch pipelining (executor/micro_batch.h): begin() starts the unit on x and returns
+    // true if it is still running (a unit in another worker sent its request); then end() waits and
     // leaves the result in x. Up to kMaxMicroBatches calls, told apart by micro_batch, may be
     // running at once; x and ctx stay alive until end(). The default runs forward() in begin().
     virtual bool begin(const StepContext& ctx, Activations& x, int micro_batch) {

@@ -38,8 +38,9 @@ struct SplitRuntime::InProcessWorker {
     }
 };
 
-std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
+std::unique_ptr<SplitRuntime> SplitRuntime::start(executor::ChainExecutor& chain,
                                                   const SplitOptions& options) {
+    model::Model& model = chain.model();
     std::unique_ptr<SplitRuntime> rt(new SplitRuntime());
     rt->group_ = plan_group(options.deployment_file, model.hparams(), unique_hub_name());
     const size_t n = rt->group_.plans.size();
@@ -60,9 +61,9 @@ std::unique_ptr<SplitRuntime> SplitRuntime::start(model::Model& model,
     rt->supervisor_->await_all_ready();
     rt->swap_in_proxies(model);
     rt->swap_in_routers(model);
-    rt->add_metrics(model);
-    model.set_micro_batches(rt->group_.deployment.micro_batches);
-    model.set_dp_groups(rt->group_.deployment.dp_groups);
+    rt->add_metrics(chain);
+    chain.set_micro_batches(rt->group_.deployment.micro_batches);
+    chain.set_dp_groups(rt->group_.deployment.dp_groups);
     rt->supervisor_->watch();
     return rt;
 }
@@ -142,17 +143,17 @@ void SplitRuntime::swap_in_routers(model::Model& model) {
     install_shared_head(model, group_, connections);
 }
 
-void SplitRuntime::add_metrics(model::Model& model) {
-    model.time_units();
-    std::vector<std::string> location_of(model.units().size(), "local");
+void SplitRuntime::add_metrics(executor::ChainExecutor& chain) {
+    chain.time_units();
+    std::vector<std::string> location_of(chain.model().units().size(), "local");
     for (size_t index = 0; index < workers_.size(); ++index)
         if (workers_[index])
             for (const auto& [name, chain_index] : units_[index])
                 location_of[chain_index] =
                     name == "head" && head_is_shared(group_) ? "shared" : group_.plans[index].name;
-    metrics_.add(unit_time_source(model, std::move(location_of)));
+    metrics_.add(unit_time_source(chain, std::move(location_of)));
     metrics_.add(transport_source(*transport_, group_));
-    metrics_.add(pipeline_source(model.pipeline_counters()));
+    metrics_.add(pipeline_source(chain.pipeline_counters()));
 }
 
 std::string SplitRuntime::unavailable() const {

@@ -1,8 +1,9 @@
 // The front end of a split deployment: starts the other workers (child processes running
 // `matrixserve worker`, or threads for the inproc transport), waits until each has loaded its
 // units, and swaps proxies (remote_unit.h) into the model's chain in place of the units that run
-// elsewhere. The model then runs as before; a worker process that dies is relaunched
-// (worker_supervisor.h). Destroying the runtime stops the workers.
+// elsewhere, and sets the chain executor's micro-batches and DP groups from the deployment (with
+// unit timing for /metrics). The model then runs as before; a worker process that dies is
+// relaunched (worker_supervisor.h). Destroying the runtime stops the workers.
 #pragma once
 #include <chrono>
 #include <memory>
@@ -10,8 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "executor/chain_executor.h"
 #include "kernels/thread_pool.h"
-#include "model/model.h"
 #include "runtime/deployment/worker_group.h"
 #include "runtime/experts/expert_host.h"
 #include "runtime/experts/expert_rebalance.h"
@@ -34,8 +35,9 @@ struct SplitOptions {
 class SplitRuntime {
 public:
     // Throws DeploymentError for a bad or unsupported deployment, std::runtime_error when a
-    // worker does not come up (its own messages are on stderr).
-    static std::unique_ptr<SplitRuntime> start(model::Model& model, const SplitOptions& options);
+    // worker does not come up (its own messages are on stderr). The runtime must go before chain.
+    static std::unique_ptr<SplitRuntime> start(executor::ChainExecutor& chain,
+                                               const SplitOptions& options);
     ~SplitRuntime();
     SplitRuntime(const SplitRuntime&) = delete;
     SplitRuntime& operator=(const SplitRuntime&) = delete;
@@ -61,7 +63,7 @@ private:
     void swap_in_proxies(model::Model& model);
     // Expert-parallel layers' routers and a shared head: units that reach several workers.
     void swap_in_routers(model::Model& model);
-    void add_metrics(model::Model& model);
+    void add_metrics(executor::ChainExecutor& chain);
 
     WorkerGroup group_;
     std::vector<std::map<std::string, size_t>> units_;  // per worker: chain index by unit name

@@ -51,16 +51,16 @@ std::string unit_kind(const std::string& unit_name) {
     return dot == std::string::npos ? unit_name : unit_name.substr(dot + 1);
 }
 
-MetricsRegistry::Source unit_time_source(const model::Model& model,
+MetricsRegistry::Source unit_time_source(const executor::ChainExecutor& chain,
                                          std::vector<std::string> location_of) {
     std::vector<std::string> kind_of;
-    for (const auto& unit : model.units()) kind_of.push_back(unit_kind(unit->name()));
-    return [&model, kind_of = std::move(kind_of), location_of = std::move(location_of)](
+    for (const auto& unit : chain.model().units()) kind_of.push_back(unit_kind(unit->name()));
+    return [&chain, kind_of = std::move(kind_of), location_of = std::move(location_of)](
                std::string& out, const std::string& labels) {
-        std::map<std::pair<std::string, std::string>, model::UnitTime> totals;
-        const auto times = model.unit_times();
+        std::map<std::pair<std::string, std::string>, executor::UnitTime> totals;
+        const auto times = chain.unit_times();
         for (size_t i = 0; i < times.size() && i < kind_of.size(); ++i) {
-            model::UnitTime& total = totals[{kind_of[i], location_of[i]}];
+            executor::UnitTime& total = totals[{kind_of[i], location_of[i]}];
             total.calls += times[i].calls;
             total.nanoseconds += times[i].nanoseconds;
         }
@@ -74,13 +74,13 @@ MetricsRegistry::Source unit_time_source(const model::Model& model,
         each("unit_seconds_total",
              "Wall time in the model's units by kind and location (local: the front end; a "
              "worker: the round trip to it).",
-             [](const model::UnitTime& t) { return seconds(t.nanoseconds); });
+             [](const executor::UnitTime& t) { return seconds(t.nanoseconds); });
         each("unit_calls_total", "Calls of the model's units by kind and location.",
-             [](const model::UnitTime& t) { return t.calls; });
+             [](const executor::UnitTime& t) { return t.calls; });
     };
 }
 
-MetricsRegistry::Source pipeline_source(const model::PipelineCounters& counters) {
+MetricsRegistry::Source pipeline_source(const executor::PipelineCounters& counters) {
     return [&counters](std::string& out, const std::string& labels) {
         const auto one = [&](const char* name, const char* help, auto value) {
             header(out, name, help);

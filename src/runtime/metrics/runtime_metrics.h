@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/micro_batch.h"
-#include "model/model.h"
+#include "executor/chain_executor.h"
 #include "runtime/deployment/worker_group.h"
 #include "transport/transport.h"
 
@@ -32,9 +31,9 @@ private:
 // matrixserve:unit_seconds_total and unit_calls_total by unit kind (embed, attn, ffn, moe, head,
 // ...) and location: "local" for units the front end runs, "shared" for a head shared between
 // workers, else the worker's name (role/replica), where the time is the round trip seen by the
-// front end. The model must time its units
-// (Model::time_units). `location_of` gives each chain index's location.
-MetricsRegistry::Source unit_time_source(const model::Model& model,
+// front end. The executor must time its units
+// (ChainExecutor::time_units). `location_of` gives each chain index's location.
+MetricsRegistry::Source unit_time_source(const executor::ChainExecutor& chain,
                                          std::vector<std::string> location_of);
 
 // matrixserve:transport_bytes_total, transport_messages_total and transport_seconds_total by peer
@@ -44,9 +43,9 @@ MetricsRegistry::Source transport_source(const transport::Transport& transport,
                                          const WorkerGroup& group);
 
 // matrixserve:pipeline_steps_total, pipeline_micro_batches_total, pipeline_step_seconds_total and
-// pipeline_bubble_seconds_total: steps run as several micro-batches (model/micro_batch.h), their
+// pipeline_bubble_seconds_total: steps run as several micro-batches (executor/micro_batch.h), their
 // slices and time, and the part of it the front end waited for a worker with nothing else to run.
-MetricsRegistry::Source pipeline_source(const model::PipelineCounters& counters);
+MetricsRegistry::Source pipeline_source(const executor::PipelineCounters& counters);
 
 // The kind of a unit from its chain name: "blk.3.attn" -> "attn", "embed" -> "embed".
 std::string unit_kind(const std::string& unit_name);

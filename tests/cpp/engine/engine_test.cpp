@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "engine/session.h"
-#include "model/model.h"
+#include "executor/chain_executor.h"
 #include "tokenizer/vocab.h"
 
 namespace {
@@ -72,7 +72,8 @@ std::vector<int32_t> prompt_of(int n, int salt) {
 
 // Reference: the same greedy continuation from a single-sequence session.
 std::vector<int32_t> alone(ms::model::Model& model, const std::vector<int32_t>& prompt, int n) {
-    Session session(model, nullptr, {.n_ctx = 512, .n_batch = 512, .block_size = 16});
+    ms::executor::ChainExecutor chain(model);
+    Session session(chain, nullptr, {.n_ctx = 512, .n_batch = 512, .block_size = 16});
     Sampler sampler({});
     ms::model::Activations logits;
     session.append(prompt, false, logits);
@@ -88,15 +89,17 @@ class EngineTest : public ::testing::Test {
 protected:
     void SetUp() override {
         model_ = ms::model::Model::load(kModel);
+        chain_ = std::make_unique<ms::executor::ChainExecutor>(*model_);
         reference_model_ = ms::model::Model::load(kModel);
         vocab_ = ms::tok::Vocab::from_gguf(model_->file());
     }
     std::unique_ptr<ms::model::Model> model_, reference_model_;
+    std::unique_ptr<ms::executor::ChainExecutor> chain_;  // runs model_
     std::unique_ptr<ms::tok::Vocab> vocab_;
 };
 
 TEST_F(EngineTest, ConcurrentRequestsMatchSingleRuns) {
-    Engine engine(*model_, *vocab_,
+    Engine engine(*chain_, *vocab_,
                   {.threads = 2, .n_ctx = 512, .kv_blocks = 64, .step_token_budget = 48});
     std::vector<std::unique_ptr<Collector>> requests;
     for (int i = 0; i < 8; ++i)
@@ -111,7 +114,7 @@ TEST_F(EngineTest, ConcurrentRequestsMatchSingleRuns) {
 }
 
 TEST_F(EngineTest, SharedPrefixIsReusedWithoutChangingOutput) {
-    Engine engine(*model_, *vocab_, {.threads = 2, .n_ctx = 512, .kv_blocks = 32});
+    Engine engine(*chain_, *vocab_, {.threads = 2, .n_ctx = 512, .kv_blocks = 32});
     auto first = prompt_of(50, 1);
     Collector(engine, greedy(first, 4)).get();
     auto second = first;
@@ -128,7 +131,7 @@ TEST_F(EngineTest, SharedPrefixIsReusedWithoutChangingOutput) {
 
 TEST_F(EngineTest, PreemptionWhenKvRunsOutKeepsResults) {
     // 8 blocks of 16 tokens cannot hold four requests of 70 tokens at once.
-    Engine engine(*model_, *vocab_,
+    Engine engine(*chain_, *vocab_,
                   {.threads = 2, .n_ctx = 512, .kv_blocks = 8, .prefix_caching = false});
     std::vector<std::unique_ptr<Collector>> requests;
     for (int i = 0; i < 4; ++i)
@@ -141,7 +144,7 @@ TEST_F(EngineTest, PreemptionWhenKvRunsOutKeepsResults) {
 }
 
 TEST_F(EngineTest, StopFromCallbackAndCancelFreeBlocks) {
-    Engine engine(*model_, *vocab_, {.threads = 2, .n_ctx = 512, .kv_blocks = 32});
+    Engine engine(*chain_, *vocab_, {.threads = 2, .n_ctx = 512, .kv_blocks = 32});
     const auto stopped = Collector(engine, greedy(prompt_of(20, 3), 100), 5).get();
     EXPECT_EQ(stopped.finish.reason, FinishReason::Stop);
     EXPECT_EQ(stopped.tokens.size(), 5u);
@@ -164,7 +167,7 @@ TEST_F(EngineTest, StopFromCallbackAndCancelFreeBlocks) {
 }
 
 TEST_F(EngineTest, RefusesBadRequestsAndOverload) {
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 64, .kv_blocks = 16, .max_waiting = 2});
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 64, .kv_blocks = 16, .max_waiting = 2});
     auto submit = [&](GenerationRequest r) {
         return engine
             .submit(std::move(r),
@@ -174,7 +177,7 @@ TEST_F(EngineTest, RefusesBadRequestsAndOverload) {
     EXPECT_EQ(submit(greedy({}, 4)), SubmitStatus::Invalid);
     EXPECT_EQ(submit(greedy({1, 99999}, 4)), SubmitStatus::Invalid);
     EXPECT_EQ(submit(greedy(prompt_of(64, 0), 4)), SubmitStatus::TooLong);
-    Engine small(*model_, *vocab_,
+    Engine small(*chain_, *vocab_,
                  {.threads = 1, .n_ctx = 512, .kv_blocks = 2});  // 32 tokens of KV
     EXPECT_EQ(small.submit(greedy(prompt_of(40, 0), 4), {}).status, SubmitStatus::TooLong);
     GenerationRequest hot = greedy({1, 2}, 4);
@@ -189,14 +192,14 @@ TEST_F(EngineTest, RefusesBadRequestsAndOverload) {
 }
 
 TEST_F(EngineTest, PastDeadlineEndsTheRequest) {
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
     auto request = greedy(prompt_of(20, 5), 50);
     request.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     EXPECT_EQ(Collector(engine, request).get().finish.reason, FinishReason::Deadline);
 }
 
 TEST_F(EngineTest, NotAdmittedByTheQueueDeadlineFailsAsRetryable) {
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
     auto late = greedy(prompt_of(20, 5), 8);
     late.queue_deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     const auto refused = Collector(engine, late).get().finish;
@@ -224,7 +227,7 @@ TEST_F(EngineTest, AnUnavailableUnitFailsTheStepAsRetryableAndServingGoesOn) {
     auto failing = std::make_unique<FailingUnit>();
     FailingUnit* unit = failing.get();
     unit->inner = model_->replace_unit(model_->units().size() - 1, std::move(failing));
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
 
     unit->failure = std::make_exception_ptr(ms::model::UnitUnavailable("worker ffn/0 is gone"));
     const auto unavailable = Collector(engine, greedy(prompt_of(10, 7), 4)).get().finish;
@@ -245,7 +248,7 @@ TEST_F(EngineTest, AnUnavailableUnitFailsTheStepAsRetryableAndServingGoesOn) {
 }
 
 TEST_F(EngineTest, LogprobsAreNormalisedAndRanked) {
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 16});
     auto request = greedy(prompt_of(10, 6), 3);
     request.top_logprobs = 5;
     std::vector<TokenEvent> events;
@@ -273,8 +276,8 @@ namespace dp {
 // Two attention DP groups: requests are dealt to the least loaded group, each group keeps its
 // own KV blocks (a group's blocks never hold another's tokens) and outputs do not change.
 TEST_F(EngineTest, DataParallelGroupsShareTheRequestsWithoutChangingOutput) {
-    model_->set_dp_groups(2);
-    Engine engine(*model_, *vocab_,
+    chain_->set_dp_groups(2);
+    Engine engine(*chain_, *vocab_,
                   {.threads = 1, .n_ctx = 512, .kv_blocks = 64, .step_token_budget = 48});
     std::vector<std::unique_ptr<Collector>> requests;
     for (int i = 0; i < 6; ++i)
@@ -293,8 +296,8 @@ TEST_F(EngineTest, DataParallelGroupsShareTheRequestsWithoutChangingOutput) {
 }
 
 TEST_F(EngineTest, ARequestLongerThanOneGroupsKvIsRefused) {
-    model_->set_dp_groups(2);
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 512, .block_size = 16, .kv_blocks = 8});
+    chain_->set_dp_groups(2);
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 512, .block_size = 16, .kv_blocks = 8});
     Collector too_long(engine, greedy(prompt_of(70, 1), 1));  // 4 blocks per group: 64 tokens
     EXPECT_EQ(too_long.submitted().status, SubmitStatus::TooLong);
     Collector fits(engine, greedy(prompt_of(40, 1), 4));
@@ -302,8 +305,8 @@ TEST_F(EngineTest, ARequestLongerThanOneGroupsKvIsRefused) {
 }
 
 TEST_F(EngineTest, CancelAndDrainReachEveryGroup) {
-    model_->set_dp_groups(2);
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 64});
+    chain_->set_dp_groups(2);
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 512, .kv_blocks = 64});
     Collector a(engine, greedy(prompt_of(20, 1), 400));
     Collector b(engine, greedy(prompt_of(20, 2), 400));
     engine.cancel(a.submitted().id);
@@ -318,8 +321,8 @@ TEST_F(EngineTest, CancelAndDrainReachEveryGroup) {
 // A chat's next turn goes to the group that served the previous one, whose prefix cache holds
 // it, although the other group is as loaded; least-loaded routing alone would send it there.
 TEST_F(EngineTest, ARequestGoesToTheGroupHoldingItsPrefix) {
-    model_->set_dp_groups(2);
-    Engine engine(*model_, *vocab_, {.threads = 1, .n_ctx = 4096, .kv_blocks = 640});
+    chain_->set_dp_groups(2);
+    Engine engine(*chain_, *vocab_, {.threads = 1, .n_ctx = 4096, .kv_blocks = 640});
     Collector busy_0(engine, greedy(prompt_of(8, 11), 4000));  // group 0
     const auto first_turn = prompt_of(40, 3);                  // group 1, the less loaded
     EXPECT_EQ(Collector(engine, greedy(first_turn, 4)).get().finish.cached_prompt_tokens, 0);

@@ -6,6 +6,7 @@
 
 #include "engine/sampler.h"
 #include "engine/session.h"
+#include "executor/chain_executor.h"
 #include "kernels/thread_pool.h"
 #include "model/model.h"
 
@@ -26,7 +27,8 @@ TEST_P(Golden, GreedyTokensAndFirstLogitsMatchLlamaCpp) {
     const auto golden = read_golden(stem);
     auto model = ms::model::Model::load(kDir + stem + ".gguf");
     ms::ThreadPool pool(2);
-    ms::engine::Session session(*model, &pool, {.n_ctx = 512, .n_batch = 64, .block_size = 16});
+    ms::executor::ChainExecutor chain(*model);
+    ms::engine::Session session(chain, &pool, {.n_ctx = 512, .n_batch = 64, .block_size = 16});
     ms::engine::Sampler greedy({});
 
     const auto prompt = golden["prompt_tokens"].get<std::vector<int32_t>>();

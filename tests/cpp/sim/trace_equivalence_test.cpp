@@ -9,7 +9,7 @@
 #include <mutex>
 
 #include "engine/engine.h"
-#include "model/model.h"
+#include "executor/chain_executor.h"
 #include "scheduler/scheduler.h"
 #include "sim/deployment.h"
 #include "sim/simulator.h"
@@ -64,6 +64,7 @@ std::vector<StepPlan> as_trace_ids(std::vector<StepPlan> plans, uint64_t first_i
 // The engine with the real model, each trace request submitted before the step it is due at.
 std::vector<StepPlan> run_engine(const std::vector<sim::TraceRequest>& requests) {
     const auto model = model::Model::load(kModel);
+    executor::ChainExecutor chain(*model);
     const auto vocab = tok::Vocab::from_gguf(model->file());
     std::mutex mutex;
     std::condition_variable done;
@@ -89,7 +90,7 @@ std::vector<StepPlan> run_engine(const std::vector<sim::TraceRequest>& requests)
                       engine::SubmitStatus::Accepted);
         }
     };
-    engine::Engine e(*model, *vocab,
+    engine::Engine e(chain, *vocab,
                      {.threads = 1,
                       .n_ctx = 512,
                       .block_size = 16,

@@ -1,7 +1,7 @@
 // Micro-batch pipelining: slices hold whole sequences, the pipelined chain gives the bits of the
 // whole batch with units that finish late (as a unit in another worker does), slices really
 // overlap, and a failing unit leaves no begun unit behind.
-#include "model/micro_batch.h"
+#include "executor/micro_batch.h"
 
 #include <gtest/gtest.h>
 
@@ -10,12 +10,19 @@
 #include <numeric>
 #include <thread>
 
+#include "executor/chain_executor.h"
 #include "kernels/thread_pool.h"
-#include "model/compute_turn.h"
 #include "model/model.h"
 
-namespace ms::model {
+namespace ms::executor {
 namespace {
+
+using model::Activations;
+using model::Batch;
+using model::kMaxMicroBatches;
+using model::Model;
+using model::StepContext;
+using model::Unit;
 
 const std::string kModel = std::string(MS_SHARED_MODELS) + "/stories260K/stories260K.gguf";
 
@@ -124,6 +131,7 @@ protected:
     void SetUp() override {
         model_ = Model::load(kModel);
         model_->reserve_kv(16, 16);
+        chain_ = std::make_unique<ChainExecutor>(*model_);
     }
     // Every FFN unit answers late.
     std::vector<LateUnit*> make_ffns_late() {
@@ -138,6 +146,7 @@ protected:
         return late;
     }
     std::unique_ptr<Model> model_;
+    std::unique_ptr<ChainExecutor> chain_;
     int in_flight_ = 0;
     int most_in_flight_ = 0;
     std::vector<std::string> events_;
@@ -149,14 +158,14 @@ TEST_F(Pipelined, GivesTheLogitsOfTheWholeBatch) {
     Activations whole;
     model_->forward(b.batch, &pool, whole);
     make_ffns_late();
-    model_->set_micro_batches(2);
+    chain_->set_micro_batches(2);
     Activations pipelined;
-    model_->forward(b.batch, &pool, pipelined);
+    chain_->forward(b.batch, &pool, pipelined);
     EXPECT_EQ(pipelined.rows, whole.rows);
     EXPECT_EQ(pipelined.cols, whole.cols);
     EXPECT_EQ(pipelined.data, whole.data);
     EXPECT_EQ(most_in_flight_, 2);  // both slices were in the FFN at once
-    const PipelineCounters& c = model_->pipeline_counters();
+    const PipelineCounters& c = chain_->pipeline_counters();
     EXPECT_EQ(c.steps.load(), 1u);
     EXPECT_EQ(c.micro_batches.load(), 2u);
     EXPECT_GE(c.step_nanoseconds.load(), c.bubble_nanoseconds.load());
@@ -167,10 +176,10 @@ TEST_F(Pipelined, GivesTheLogitsOfTheWholeBatch) {
 TEST_F(Pipelined, ASliceGoesOnToItsNextRemoteUnitBeforeTheOtherSliceIsAwaited) {
     const TestBatch b({2, 2}, true);
     make_ffns_late();
-    model_->set_micro_batches(2);
+    chain_->set_micro_batches(2);
     ThreadPool pool(1);
     Activations logits;
-    model_->forward(b.batch, &pool, logits);
+    chain_->forward(b.batch, &pool, logits);
     const std::vector<std::string> first{"begin blk.0.ffn 0", "begin blk.0.ffn 1",
                                          "end blk.0.ffn 0",   "begin blk.1.ffn 0",
                                          "end blk.0.ffn 1",   "begin blk.1.ffn 1"};
@@ -182,16 +191,16 @@ TEST_F(Pipelined, AFailingUnitEndsEveryBegunUnitFirst) {
     const TestBatch b({3, 3}, true);
     const auto late = make_ffns_late();
     late[1]->fail_on_begin_ = 1;  // the second slice fails while the first is in the unit
-    model_->set_micro_batches(2);
+    chain_->set_micro_batches(2);
     ThreadPool pool(1);
     Activations logits;
-    EXPECT_THROW(model_->forward(b.batch, &pool, logits), std::runtime_error);
+    EXPECT_THROW(chain_->forward(b.batch, &pool, logits), std::runtime_error);
     EXPECT_EQ(in_flight_, 1);  // only the failed begin, never ended; slice 0 was ended
 }
 
-// Two DP groups step at once on threads of their own, holding the compute turn as the engine's
-// groups do: both groups' tokens are in the FFN at once, and each group gets the logits it gets
-// alone (the head, computed in slices that yield the turn, gives the same bits).
+// Two DP groups step at once on threads of their own, taking turns as the engine's groups do: both
+// groups' tokens are in the FFN at once, and each group gets the logits it gets alone (the head,
+// computed in slices that yield the turn, gives the same bits).
 TEST_F(Pipelined, DataParallelGroupsOverlapAndKeepTheirLogits) {
     const TestBatch first({5, 1, 3}, false);
     const TestBatch second({2, 7}, true, 8);
@@ -200,36 +209,29 @@ TEST_F(Pipelined, DataParallelGroupsOverlapAndKeepTheirLogits) {
     model_->forward(first.batch, &pool_a, alone_first);
     model_->forward(second.batch, &pool_a, alone_second);
     make_ffns_late()[0]->answer_when_in_flight_ = 2;
-    model_->set_dp_groups(2);
-    ComputeTurn* turn = model_->compute_turn();
-    ASSERT_NE(turn, nullptr);
+    chain_->set_dp_groups(2);
     Activations got_first, got_second;
-    std::thread group_1([&] {
-        const ComputeTurn::Held held(turn);
-        model_->forward(second.batch, &pool_b, got_second, 1);
-    });
-    {
-        const ComputeTurn::Held held(turn);
-        model_->forward(first.batch, &pool_a, got_first, 0);
-    }
+    std::thread group_1([&] { chain_->forward(second.batch, &pool_b, got_second, 1); });
+    chain_->forward(first.batch, &pool_a, got_first, 0);
     group_1.join();
     EXPECT_EQ(got_first.data, alone_first.data);
     EXPECT_EQ(got_second.data, alone_second.data);
     EXPECT_EQ(most_in_flight_, 2);  // one slice of each group in the FFN at once
-    EXPECT_EQ(model_->pipeline_counters().steps.load(), 2u);
-    EXPECT_THROW(model_->forward(first.batch, &pool_a, got_first, 2), std::invalid_argument);
+    EXPECT_EQ(chain_->pipeline_counters().steps.load(), 2u);
+    EXPECT_THROW(chain_->forward(first.batch, &pool_a, got_first, 2), std::invalid_argument);
 }
 
 TEST(MicroBatch, ACountOutsideThePipelineIsRefused) {
     auto model = Model::load(kModel);
-    EXPECT_THROW(model->set_micro_batches(0), std::invalid_argument);
-    EXPECT_THROW(model->set_micro_batches(kMaxMicroBatches + 1), std::invalid_argument);
-    model->set_micro_batches(4);
-    EXPECT_THROW(model->set_dp_groups(3), std::invalid_argument);  // 12 lanes
-    EXPECT_THROW(model->set_dp_groups(0), std::invalid_argument);
-    model->set_dp_groups(2);
-    EXPECT_THROW(model->set_micro_batches(5), std::invalid_argument);
+    ChainExecutor chain(*model);
+    EXPECT_THROW(chain.set_micro_batches(0), std::invalid_argument);
+    EXPECT_THROW(chain.set_micro_batches(kMaxMicroBatches + 1), std::invalid_argument);
+    chain.set_micro_batches(4);
+    EXPECT_THROW(chain.set_dp_groups(3), std::invalid_argument);  // 12 lanes
+    EXPECT_THROW(chain.set_dp_groups(0), std::invalid_argument);
+    chain.set_dp_groups(2);
+    EXPECT_THROW(chain.set_micro_batches(5), std::invalid_argument);
 }
 
 }  // namespace
-}  // namespace ms::model
+}  // namespace ms::executor

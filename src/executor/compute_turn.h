@@ -1,8 +1,8 @@
-// The front end's cores, taken in turns by attention data-parallel groups (Model::set_dp_groups).
-// A group holds the turn while its step computes and lends it out while it waits for a unit in
-// another worker, so one group's attention, head and sampling run while another group's tokens
-// are in the FFN/MoE workers, and the front end never computes two steps at once (its thread
-// budget holds).
+// The front end's cores, taken in turns by attention data-parallel groups
+// (ChainExecutor::set_dp_groups). A group holds the turn while its step computes and lends it out
+// while it waits for a unit in another worker, so one group's attention, head and sampling run
+// while another group's tokens are in the FFN/MoE workers, and the front end never computes two
+// steps at once (its thread budget holds).
 //
 // Who gets the turn next: a group that will soon send work to a worker (a "feeder": one starting
 // a step, or back from a worker with more layers to go) before one that will not (back from its
@@ -17,9 +17,11 @@
 #include <deque>
 #include <mutex>
 
-namespace ms::model {
+#include "model/unit.h"
 
-class ComputeTurn {
+namespace ms::executor {
+
+class ComputeTurn final : public model::FrontEndTurn {
 public:
     // Time the turn lay unused while a group waited for another worker (the front end's bubble)
     // is added to `idle_nanoseconds`.
@@ -34,7 +36,7 @@ public:
     void lend();
     // Between pieces of a long computation: lets a waiting feeder go first, then takes the turn
     // back (as a feeder when the caller will next send work to a worker).
-    void yield(bool feeds_worker);
+    void yield(bool feeds_worker) override;
     // Groups waiting for the turn (for tests).
     int waiting() const;
 
@@ -91,4 +93,4 @@ private:
     std::atomic<uint64_t>& idle_sink_;
 };
 
-}  // namespace ms::model
+}  // namespace ms::executor

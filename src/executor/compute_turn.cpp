@@ -1,8 +1,8 @@
-#include "model/compute_turn.h"
+#include "executor/compute_turn.h"
 
 #include <algorithm>
 
-namespace ms::model {
+namespace ms::executor {
 
 void ComputeTurn::take(bool feeds_worker) {
     std::unique_lock lock(mutex_);
@@ -69,4 +69,4 @@ void ComputeTurn::pass_on(bool idle) {
     next_.notify_all();
 }
 
-}  // namespace ms::model
+}  // namespace ms::executor

@@ -1,7 +1,7 @@
 // The compute turn of DP groups: one holder at a time, feeders (groups about to send work to a
 // worker) before the others, a long unit yields only to feeders, and lent time nobody used is
 // counted as the front end's bubble.
-#include "model/compute_turn.h"
+#include "executor/compute_turn.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace ms::model {
+namespace ms::executor {
 namespace {
 
 using namespace std::chrono_literals;
@@ -83,4 +83,4 @@ TEST_F(TurnTest, LentTimeNobodyUsesIsIdle) {
 }
 
 }  // namespace
-}  // namespace ms::model
+}  // namespace ms::executor

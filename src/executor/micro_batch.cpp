@@ -1,4 +1,4 @@
-#include "model/micro_batch.h"
+#include "executor/micro_batch.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,10 +6,15 @@
 #include <map>
 #include <stdexcept>
 
-#include "model/compute_turn.h"
+#include "executor/compute_turn.h"
 
-namespace ms::model {
+namespace ms::executor {
 namespace {
+
+using model::Activations;
+using model::Batch;
+using model::StepContext;
+using model::Unit;
 
 using Clock = std::chrono::steady_clock;
 
@@ -185,4 +190,4 @@ void run_micro_batches(std::span<const std::unique_ptr<Unit>> units, const Batch
     counters.bubble_nanoseconds.fetch_add(pipeline.bubble_nanoseconds(), std::memory_order_relaxed);
 }
 
-}  // namespace ms::model
+}  // namespace ms::executor

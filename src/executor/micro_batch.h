@@ -13,20 +13,20 @@
 
 #include "model/unit.h"
 
-namespace ms::model {
+namespace ms::executor {
 
 class ComputeTurn;
 
 // One slice of a batch: its own Batch (same block tables and sequence indices) and, per token of
 // the slice, its index in the whole batch.
 struct MicroBatch {
-    Batch batch;
+    model::Batch batch;
     std::vector<int64_t> batch_row;
 };
 
 // At most n slices of whole sequences with about equal tokens each, in sequence order; fewer
 // when the batch has fewer sequences (one sequence: one slice, the batch itself).
-std::vector<MicroBatch> split_into_micro_batches(const Batch& batch, int n);
+std::vector<MicroBatch> split_into_micro_batches(const model::Batch& batch, int n);
 
 // Totals since start, safe to read from any thread while steps run.
 struct PipelineCounters {
@@ -56,9 +56,9 @@ struct PipelineSharing {
 // the batch's order: the head's weights, the largest matrix, are read once per step rather than
 // once per slice, and the logits come out in the batch's order. A unit that throws fails the step
 // once every other slice's begun unit has ended (no reply is left behind).
-void run_micro_batches(std::span<const std::unique_ptr<Unit>> units, const Batch& batch,
-                       std::span<const MicroBatch> slices, ThreadPool* pool, Activations& logits,
-                       PipelineCounters& counters, const PipelineSharing& sharing = {},
-                       const UnitTimer& timer = {});
+void run_micro_batches(std::span<const std::unique_ptr<model::Unit>> units,
+                       const model::Batch& batch, std::span<const MicroBatch> slices,
+                       ThreadPool* pool, model::Activations& logits, PipelineCounters& counters,
+                       const PipelineSharing& sharing = {}, const UnitTimer& timer = {});
 
-}  // namespace ms::model
+}  // namespace ms::executor
