@@ -85,6 +85,7 @@ StateId Automaton::close(std::vector<Node>& work) {
     state.can_finish = can_finish;
     state.stacks.assign(key_.begin(), key_.end() - 1);
     states_.push_back(std::move(state));
+    next_.resize(states_.size() * 256, kUnknown);
     state_ids_.emplace(key_, id);
     return id;
 }
@@ -97,12 +98,7 @@ StateId Automaton::compute_next(StateId from, uint8_t b) {
             work.push_back({top.pos + 1, top.parent});
     }
     const StateId to = work.empty() ? kDeadState : close(work);
-    auto& table = states_[size_t(from)].next;  // states_ may have grown: index again
-    if (!table) {
-        table = std::make_unique<std::array<StateId, 256>>();
-        table->fill(kUnknown);
-    }
-    (*table)[b] = to;
+    next_[size_t(from) * 256 + b] = to;
     return to;
 }
 

@@ -5,7 +5,6 @@
 // lazily over the configurations actually reached, so a step seen before is one table lookup
 // and a Matcher is an automaton plus a state number (copy and rollback cost nothing).
 #pragma once
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -31,12 +30,8 @@ public:
     // The state after byte b, or kDeadState. Throws std::length_error when the automaton would
     // grow beyond max_states (an adversarial grammar; the caller fails the request).
     StateId next(StateId state, uint8_t b) {
-        const auto& table = states_[size_t(state)].next;
-        if (table) {
-            const StateId known = (*table)[b];
-            if (known != kUnknown) return known;
-        }
-        return compute_next(state, b);
+        const StateId known = next_[size_t(state) * 256 + b];
+        return known != kUnknown ? known : compute_next(state, b);
     }
     bool can_finish(StateId state) const { return states_[size_t(state)].can_finish; }
     // No byte can follow: the only way on is to end.
@@ -61,7 +56,6 @@ private:
     struct State {
         std::vector<int32_t> stacks;  // nodes whose position is a byte set; sorted, unique
         bool can_finish = false;
-        std::unique_ptr<std::array<StateId, 256>> next;  // made on the first step out
     };
     struct VectorHash {
         size_t operator()(const std::vector<int32_t>& v) const;
@@ -78,6 +72,9 @@ private:
     std::vector<Node> nodes_;
     std::unordered_map<uint64_t, int32_t> node_ids_;
     std::vector<State> states_;
+    // Transitions of state s at [s * 256, s * 256 + 256): one flat table, so that the trie walk
+    // of a mask costs one load per node.
+    std::vector<StateId> next_;
     std::unordered_map<std::vector<int32_t>, StateId, VectorHash> state_ids_;
     size_t max_states_;
     // Scratch for close(), kept to avoid allocating per step.

@@ -23,7 +23,7 @@ VocabIndex::VocabIndex(std::vector<std::string> token_bytes, std::vector<int32_t
     std::string_view previous;
     auto close_to = [&](size_t depth) {
         while (path.size() > depth) {
-            skip_[size_t(path.back())] = int32_t(byte_.size());
+            nodes_[size_t(path.back())].skip = int32_t(nodes_.size());
             path.pop_back();
         }
     };
@@ -36,10 +36,9 @@ VocabIndex::VocabIndex(std::vector<std::string> token_bytes, std::vector<int32_t
             ++common;
         close_to(common);
         for (size_t d = common; d < bytes.size(); ++d) {
-            path.push_back(int32_t(byte_.size()));
-            byte_.push_back(uint8_t(bytes[d]));
-            depth_.push_back(uint16_t(std::min<size_t>(d + 1, UINT16_MAX)));
-            skip_.push_back(0);
+            path.push_back(int32_t(nodes_.size()));
+            nodes_.push_back(
+                {0, 0, uint16_t(std::min<size_t>(d + 1, UINT16_MAX)), uint8_t(bytes[d])});
             node_tokens.emplace_back();
         }
         node_tokens[size_t(path.back())].push_back(id);
@@ -48,11 +47,11 @@ VocabIndex::VocabIndex(std::vector<std::string> token_bytes, std::vector<int32_t
     }
     close_to(0);
     if (max_depth_ >= UINT16_MAX) throw std::length_error("token longer than 65534 bytes");
-    for (const auto& list : node_tokens) {
-        token_begin_.push_back(int32_t(tokens_.size()));
-        tokens_.insert(tokens_.end(), list.begin(), list.end());
+    for (size_t i = 0; i < node_tokens.size(); ++i) {
+        nodes_[i].token_begin = int32_t(tokens_.size());
+        tokens_.insert(tokens_.end(), node_tokens[i].begin(), node_tokens[i].end());
     }
-    token_begin_.push_back(int32_t(tokens_.size()));
+    nodes_.push_back({0, int32_t(tokens_.size()), 0, 0});
 }
 
 bool VocabIndex::is_end(int32_t id) const {
@@ -83,17 +82,18 @@ void TokenMasker::fill_mask(const Matcher& matcher, std::span<uint64_t> mask) {
 
 void TokenMasker::walk_trie(StateId state, std::span<uint64_t> mask) {
     const VocabIndex& v = *vocab_;
-    const int32_t n = int32_t(v.byte_.size());
+    const auto* nodes = v.nodes_.data();
+    const int32_t n = int32_t(v.nodes_.size()) - 1;
     path_[0] = state;
     for (int32_t i = 0; i < n;) {
-        const size_t depth = v.depth_[size_t(i)];
-        const StateId next = automaton_->next(path_[depth - 1], v.byte_[size_t(i)]);
+        const auto& node = nodes[i];
+        const StateId next = automaton_->next(path_[node.depth - 1], node.byte);
         if (next == kDeadState) {
-            i = v.skip_[size_t(i)];  // no token with this prefix can follow
+            i = node.skip;  // no token with this prefix can follow
             continue;
         }
-        path_[depth] = next;
-        for (int32_t t = v.token_begin_[size_t(i)]; t < v.token_begin_[size_t(i) + 1]; ++t) {
+        path_[node.depth] = next;
+        for (int32_t t = node.token_begin; t < nodes[i + 1].token_begin; ++t) {
             const int32_t id = v.tokens_[size_t(t)];
             mask[size_t(id) >> 6] |= 1ull << (id & 63);
         }

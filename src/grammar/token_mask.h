@@ -34,19 +34,22 @@ public:
     const std::string& token_bytes(int32_t id) const { return token_bytes_[size_t(id)]; }
     bool is_end(int32_t id) const;
     const std::vector<int32_t>& end_tokens() const { return end_tokens_; }
-    size_t n_trie_nodes() const { return byte_.size(); }
+    size_t n_trie_nodes() const { return nodes_.size() - 1; }
 
 private:
     friend class TokenMasker;
     std::vector<std::string> token_bytes_;
     std::vector<int32_t> end_tokens_;
-    // The trie in pre-order. Node i spells byte_[i] at depth_[i] (1 = first byte of a token);
-    // skip_[i] is the first node after its subtree; the tokens spelled exactly by node i are
-    // tokens_[token_begin_[i] .. token_begin_[i + 1]).
-    std::vector<uint8_t> byte_;
-    std::vector<uint16_t> depth_;
-    std::vector<int32_t> skip_;
-    std::vector<int32_t> token_begin_;
+    // The trie in pre-order, one record per node so a walk reads one stream. The tokens
+    // spelled exactly by node i are tokens_[nodes_[i].token_begin .. nodes_[i + 1].token_begin)
+    // (a last record closes the list).
+    struct TrieNode {
+        int32_t skip;         // the first node after this one's subtree
+        int32_t token_begin;  // into tokens_
+        uint16_t depth;       // 1: the first byte of a token
+        uint8_t byte;
+    };
+    std::vector<TrieNode> nodes_;
     std::vector<int32_t> tokens_;
     size_t max_depth_ = 0;
 };
