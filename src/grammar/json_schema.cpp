@@ -362,7 +362,7 @@ Grammar compile_json_schema(std::string_view schema_json, const SchemaOptions& o
     Json root;
     try {
         root = Json::parse(schema_json);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, or out_of_range for 1e999
         throw SchemaError("#", std::string("not valid JSON: ") + e.what());
     }
     GrammarBuilder b;

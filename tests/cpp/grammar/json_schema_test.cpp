@@ -105,6 +105,7 @@ TEST(SchemaErrors, NameTheSchemaPath) {
     expect_error(R"({"$ref":"#/$defs/a","type":"string","$defs":{"a":{}}})", "#/type");
     expect_error("[1,2]", "#");
     expect_error("{not json", "#");
+    expect_error(R"({"maximum":6e6666})", "#");  // found by grammar_schema_fuzz
 }
 
 TEST(SchemaErrors, AnnotationsAreIgnored) {
