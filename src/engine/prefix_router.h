@@ -20,8 +20,8 @@ class PrefixRouter {
 public:
     explicit PrefixRouter(size_t capacity) : capacity_(capacity) {}
 
-    // The group that was sent the longest prefix of these chained block hashes (PrefixCache::
-    // chain_hash), and how many blocks of it; nullopt when no first block is known.
+    // The group that was sent the longest prefix of these chained block hashes (scheduler::
+    // extend_block_hashes), and how many blocks of it; nullopt when no first block is known.
     std::optional<std::pair<int, size_t>> longest_prefix(std::span<const uint64_t> block_hashes);
     // The blocks now live in `group` (a later request sent elsewhere moves them).
     void remember(std::span<const uint64_t> block_hashes, int group);

@@ -49,6 +49,7 @@ public:
     int64_t uncompressed_kv_bytes_per_token() const override {
         return 2 * hp_.n_head * hp_.head_dim * int64_t(sizeof(float));
     }
+    std::vector<KvBlocks*> kv_caches() override { return {&keys_, &values_}; }
 
     void forward(const StepContext& ctx, Activations& x) override {
         const Batch& batch = ctx.batch;

@@ -53,6 +53,7 @@ public:
         return spec_.n_head * (spec_.qk_nope_dim + spec_.qk_rope_dim + spec_.v_head_dim) *
                int64_t(sizeof(float));
     }
+    std::vector<KvBlocks*> kv_caches() override { return {&cache_}; }
 
     void forward(const StepContext& ctx, Activations& x) override {
         cache_.check(ctx.batch, name());

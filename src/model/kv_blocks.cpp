@@ -34,6 +34,13 @@ size_t KvBlocks::offset(std::span<const int32_t> table, int32_t pos) const {
     return (size_t(block) * size_t(block_size_) + size_t(pos % block_size_)) * size_t(width_);
 }
 
+std::span<std::byte> KvBlocks::block_bytes(int32_t block) {
+    if (block < 0 || block >= n_blocks())
+        throw std::out_of_range("KV block " + std::to_string(block) + " out of range");
+    const size_t floats = size_t(block_size_) * size_t(width_);
+    return std::as_writable_bytes(std::span(data_.get() + size_t(block) * floats, floats));
+}
+
 // Every table entry once, then every token's position against its own table.
 void KvBlocks::check(const Batch& batch, const std::string& owner) const {
     if (block_size_ != batch.block_size)

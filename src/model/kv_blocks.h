@@ -34,6 +34,10 @@ public:
         return data_.get() + offset(table, pos);
     }
 
+    // One block's rows, back to back (moving KV between instances). Throws std::out_of_range
+    // for a block that is not reserved.
+    std::span<std::byte> block_bytes(int32_t block);
+
     // Throws std::out_of_range, naming `owner`, when the batch's block size differs from the
     // store's, a table entry is not a reserved block, or a token's position has no block.
     void check(const Batch& batch, const std::string& owner) const;

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/hparams.h"
 #include "model/moe_spec.h"
@@ -14,6 +15,8 @@ class File;
 }
 
 namespace ms::model {
+
+class KvBlocks;
 
 // What distinguishes one architecture's attention layer from another's; the arch builder fills
 // it (start from standard_attention) and may give each layer its own.
@@ -71,6 +74,8 @@ public:
     // What the cache would take if every query head stored its own keys and values in full
     // (for comparison: grouped-query and latent attention store less).
     virtual int64_t uncompressed_kv_bytes_per_token() const = 0;
+    // The caches it keeps (keys and values, or one latent cache), for moving blocks out and in.
+    virtual std::vector<KvBlocks*> kv_caches() = 0;
 };
 
 }  // namespace ms::model

@@ -153,8 +153,9 @@ void Scheduler::preempt_last(StepPlan& plan, int32_t& budget) {
         budget += at->n_tokens;
         plan.sequences.erase(at);
     }
-    kv_.free(id);
     Sequence& s = seqs_.at(id);
+    if (preempt_hook_) preempt_hook_(id, kv_.blocks(id), s.computed);
+    kv_.free(id);
     s.computed = 0;
     s.kv_ready = 0;  // what arrived with it is gone too: recomputed
     enqueue(id, true);

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -77,6 +78,12 @@ public:
     void append(uint64_t id, int32_t token);        // a generated token
     void append_anonymous(uint64_t id, int32_t n);  // n generated tokens whose ids do not matter
 
+    // Called as a running sequence is preempted, before its blocks are released: what it
+    // computed is still in them (the seam for swapping KV out to a pool instead of recomputing).
+    using PreemptHook =
+        std::function<void(uint64_t id, std::span<const BlockId> blocks, int32_t computed)>;
+    void set_preempt_hook(PreemptHook hook) { preempt_hook_ = std::move(hook); }
+
     bool contains(uint64_t id) const { return seqs_.count(id) != 0; }
     std::span<const int32_t> tokens(uint64_t id) const;
     std::span<const BlockId> blocks(uint64_t id) const { return kv_.blocks(id); }
@@ -115,6 +122,7 @@ private:
     std::vector<uint64_t> running_;  // best first: the last one is preempted first
     std::deque<uint64_t> waiting_;
     std::vector<uint64_t> finished_;
+    PreemptHook preempt_hook_;
     uint64_t arrivals_ = 0;
 };
 

@@ -15,6 +15,16 @@ std::vector<BlockHash> chain(const std::vector<int32_t>& tokens, int32_t block_s
     return hashes;
 }
 
+// A fresh block for each hash, named by it.
+std::vector<BlockId> publish_all(BlockPool& pool, const std::vector<BlockHash>& hashes) {
+    std::vector<BlockId> blocks;
+    for (BlockHash h : hashes) {
+        blocks.push_back(pool.allocate());
+        EXPECT_TRUE(pool.publish(blocks.back(), h));
+    }
+    return blocks;
+}
+
 TEST(BlockPool, HandsOutDistinctBlocksUntilEmpty) {
     BlockPool pool(3);
     std::set<BlockId> got{pool.allocate(), pool.allocate(), pool.allocate()};
@@ -40,11 +50,7 @@ TEST(BlockPool, HashesDependOnTheWholePrefixAndTheSeed) {
 TEST(BlockPool, PublishedBlocksAreFoundAndShared) {
     BlockPool pool(4);
     const auto hashes = chain({1, 2, 3, 4, 5, 6}, 2);
-    std::vector<BlockId> blocks;
-    for (BlockHash h : hashes) {
-        blocks.push_back(pool.allocate());
-        EXPECT_TRUE(pool.publish(blocks.back(), h));
-    }
+    const std::vector<BlockId> blocks = publish_all(pool, hashes);
     EXPECT_EQ(pool.acquire_cached(hashes[0]), blocks[0]);
     EXPECT_EQ(pool.acquire_cached(777), -1);
     EXPECT_EQ(pool.n_used(), 3);  // a shared block counts once
@@ -57,11 +63,7 @@ TEST(BlockPool, PublishedBlocksAreFoundAndShared) {
 TEST(BlockPool, UnreferencedBlocksStayCachedUntilEvictedLeastRecentFirst) {
     BlockPool pool(3);
     const auto hashes = chain({1, 2, 3, 4, 5, 6}, 2);
-    std::vector<BlockId> blocks;
-    for (BlockHash h : hashes) {
-        blocks.push_back(pool.allocate());
-        pool.publish(blocks.back(), h);
-    }
+    const std::vector<BlockId> blocks = publish_all(pool, hashes);
     for (BlockId b : {blocks[1], blocks[0], blocks[2]}) pool.release(b);  // LRU order: 1, 0, 2
     EXPECT_EQ(pool.n_cached(), 3);
     EXPECT_EQ(pool.n_used(), 0);

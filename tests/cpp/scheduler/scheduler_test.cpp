@@ -100,11 +100,17 @@ TEST(Scheduler, ReservingNewTokensAdmitsFewerAndNeverPreempts) {
 
 TEST(Scheduler, PreemptsTheNewestWhenBlocksRunOutAndRecomputesItLater) {
     Fixture f(4, {.token_budget = 100, .max_running = 8});
+    std::vector<std::pair<uint64_t, int32_t>> swapped;
+    f.scheduler.set_preempt_hook([&](uint64_t id, std::span<const BlockId> blocks, int32_t done) {
+        EXPECT_EQ(blocks.size(), 2u);  // still held when the hook sees them
+        swapped.emplace_back(id, done);
+    });
     f.add(1, 8);
     f.add(2, 8);
     EXPECT_EQ(tokens_of(f.step()), (Tokens{{1, 8}, {2, 8}}));  // 2 + 2 blocks
     const StepPlan plan = f.step();  // both need a third block for their ninth token
     EXPECT_EQ(plan.preempted, std::vector<uint64_t>{2});
+    EXPECT_EQ(swapped, (std::vector<std::pair<uint64_t, int32_t>>{{2, 8}}));
     EXPECT_EQ(tokens_of(plan), (Tokens{{1, 1}}));
     EXPECT_EQ(f.scheduler.n_waiting(), 1);
     f.scheduler.finish(1);
