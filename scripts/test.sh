@@ -33,8 +33,8 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 
 step "C++ tests and the server under ASan/UBSan"
 # Everything that parses outside data or holds state; the simulator is plain arithmetic.
-asan_tests=(gguf_test tokenizer_test kernels_test model_test scheduler_test engine_test server_test
-  transport_test runtime_test grammar_test)
+asan_tests=(gguf_test tokenizer_test kernels_test model_test executor_test scheduler_test engine_test
+  server_test transport_test runtime_test grammar_test)
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMS_SANITIZE=ON \
   -DMS_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs" --target "${asan_tests[@]}" matrixserve
@@ -52,9 +52,11 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "C++ tests under ThreadSanitizer"
 # The modules with threads of their own: the engine (engine_test) with its scheduler, the
-# transports (in-process, shm, UCX), the runtime, the model (thread pool, pipelined units).
+# transports (in-process, shm, UCX), the runtime, the model (thread pool) and its executor
+# (micro-batches pipelined across threads, DP groups taking turns).
 # Only these targets are built (about 4 min cold on 2 cores). No suppressions: every report fails.
-tsan_tests=(scheduler_test engine_test transport_test ucx_transport_test runtime_test model_test)
+tsan_tests=(scheduler_test engine_test transport_test ucx_transport_test runtime_test model_test
+  executor_test)
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMS_TSAN=ON \
   -DMS_WERROR=ON >/dev/null
 cmake --build build-tsan -j "$jobs" --target "${tsan_tests[@]}" ucx_peer
