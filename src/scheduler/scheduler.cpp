@@ -54,11 +54,15 @@ void Scheduler::place_running(uint64_t id) {
 
 void Scheduler::finish(uint64_t id) {
     if (!contains(id)) return;
+    remove(id);
+    finished_.push_back(id);
+}
+
+void Scheduler::remove(uint64_t id) {
     std::erase(running_, id);
     std::erase(waiting_, id);
     kv_.free(id);
     seqs_.erase(id);
-    finished_.push_back(id);
 }
 
 std::span<const int32_t> Scheduler::tokens(uint64_t id) const {
@@ -67,7 +71,9 @@ std::span<const int32_t> Scheduler::tokens(uint64_t id) const {
 
 void Scheduler::computed(uint64_t id, int32_t n) {
     Sequence& s = seqs_.at(id);
-    s.computed = std::min(s.computed + n, s.n_tokens);
+    if (n < 0 || n > s.pending())
+        throw std::logic_error("scheduler: more tokens computed than the sequence has");
+    s.computed += n;
     if (!s.spec.tokens.empty()) kv_.commit(id, s.spec.tokens, s.computed);
 }
 
@@ -163,10 +169,7 @@ void Scheduler::preempt_last(StepPlan& plan, int32_t& budget) {
 }
 
 void Scheduler::reject(uint64_t id, StepPlan& plan) {
-    std::erase(running_, id);
-    std::erase(waiting_, id);
-    kv_.free(id);
-    seqs_.erase(id);
+    remove(id);
     plan.rejected.push_back(id);
 }
 

@@ -73,7 +73,8 @@ public:
     // Ends a sequence wherever it is and frees its KV; unknown ids are ignored.
     void finish(uint64_t id);
     StepPlan schedule();
-    // After the step: n more of its tokens have KV (for a decode with drafts, the accepted ones).
+    // After the step: n more of its tokens have KV (for a decode with drafts, the accepted ones,
+    // appended first). Throws std::logic_error past its last token.
     void computed(uint64_t id, int32_t n);
     void append(uint64_t id, int32_t token);        // a generated token
     void append_anonymous(uint64_t id, int32_t n);  // n generated tokens whose ids do not matter
@@ -110,6 +111,7 @@ private:
     void schedule_running(StepPlan& plan, int32_t& budget);
     void give_blocks(StepPlan& plan, int32_t& budget);
     void preempt_last(StepPlan& plan, int32_t& budget);
+    void remove(uint64_t id);  // from wherever it is, with its KV
     void reject(uint64_t id, StepPlan& plan);
     void admit_waiting(StepPlan& plan, int32_t& budget);
     bool admit(Sequence& s, int32_t& budget, StepPlan& plan);

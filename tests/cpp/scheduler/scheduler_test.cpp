@@ -173,6 +173,7 @@ TEST(Scheduler, RefusesBadSequences) {
     EXPECT_THROW(f.scheduler.add({.id = 1}), std::invalid_argument);
     f.add(1, 3);
     EXPECT_THROW(f.add(1, 3), std::invalid_argument);
+    EXPECT_THROW(f.scheduler.computed(1, 4), std::logic_error);  // it has three tokens
     EXPECT_THROW(f.scheduler.add({.id = 2, .n_tokens = 4, .kv_ready = 4}), std::invalid_argument);
     EXPECT_THROW((Scheduler({.token_budget = 0}, f.kv)), std::invalid_argument);
 }
