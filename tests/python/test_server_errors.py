@@ -249,4 +249,4 @@ def test_sigterm_drains_then_exits_0(binary, model_path):
     refused.read()
     worker.join(timeout=60)
     assert result["response"].usage.completion_tokens == n_tokens  # the accepted request finished
-    assert srv.process.wait(timeout=30) == 0
+    assert srv.process.wait(timeout=30) == 0, srv.log_text()[-4000:]  # ASan reports, if any
